@@ -1,0 +1,1 @@
+# compile-fail tests (filled in below)

@@ -1,0 +1,1 @@
+# golden case wiring (filled in below)
