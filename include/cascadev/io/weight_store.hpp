@@ -1,0 +1,164 @@
+#pragma once
+// WeightStore: named tensors from checkpoint files, opened by content (not extension).
+// Modules bind their parameters through a Binder, which collects every missing,
+// mis-shaped or unconvertible key and reports them all at once, plus the unexpected ones.
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cascadev/io/safetensors.hpp"
+
+namespace cascadev::io {
+
+enum class CheckpointFormat { safetensors, pytorch_zip, pytorch_legacy, unknown };
+
+/// Sniffs the first bytes: safetensors starts with a length then '{'; torch >= 1.6
+/// writes a zip ("PK\3\4"); older torch.save writes a bare pickle (0x80 PROTO).
+inline CheckpointFormat detect_format(const std::filesystem::path& path) {
+    const MappedFile f(path);
+    const auto b = f.bytes();
+    if (b.size() >= 4 && b[0] == std::byte{'P'} && b[1] == std::byte{'K'} && b[2] == std::byte{3} &&
+        b[3] == std::byte{4})
+        return CheckpointFormat::pytorch_zip;
+    if (b.size() >= 2 && b[0] == std::byte{0x80} && std::to_integer<int>(b[1]) <= 5)
+        return CheckpointFormat::pytorch_legacy;
+    if (b.size() >= 9) {
+        std::size_t i = 8;
+        while (i < b.size() && i < 64 && (b[i] == std::byte{' '} || b[i] == std::byte{'\n'})) ++i;
+        if (i < b.size() && b[i] == std::byte{'{'}) return CheckpointFormat::safetensors;
+    }
+    return CheckpointFormat::unknown;
+}
+
+class WeightStore {
+public:
+    WeightStore() = default;
+    explicit WeightStore(const std::filesystem::path& path) { add_file(path); }
+
+    /// Adds one checkpoint file; keys must not repeat across files.
+    void add_file(const std::filesystem::path& path) {
+        switch (detect_format(path)) {
+            case CheckpointFormat::safetensors: break;
+            case CheckpointFormat::pytorch_zip:
+                fail(path.string(), ": PyTorch zip checkpoint; this build reads safetensors only "
+                     "(convert it to .safetensors first)");
+            case CheckpointFormat::pytorch_legacy:
+                fail(path.string(), ": legacy (pre-1.6) torch.save pickle; re-save it with a recent torch "
+                     "or convert it to .safetensors");
+            case CheckpointFormat::unknown:
+                fail(path.string(), ": not a checkpoint cascadev can read (neither safetensors nor a PyTorch zip)");
+        }
+        auto r = std::make_shared<SafetensorsReader>(path);
+        for (const auto& t : r->tensors()) {
+            if (find(t.name)) fail(path.string(), ": key \"", t.name, "\" is already provided by another file");
+            owner_.emplace(t.name, readers_.size());
+        }
+        readers_.push_back(std::move(r));
+    }
+
+    bool contains(const std::string& key) const { return find(key) != nullptr; }
+    std::vector<std::string> keys() const {
+        std::vector<std::string> k;
+        for (const auto& [name, i] : owner_) k.push_back(name);
+        return k;
+    }
+    const TensorInfo& info(const std::string& key) const { return reader(key).info(key); }
+
+    /// One tensor as T with extents E (dtype converted, shape checked; errors name the key).
+    template <class T, ExtentsType E>
+    Tensor<T, E> get(const std::string& key) const { return reader(key).template load<T, E>(key); }
+    template <class T, ExtentsType E>
+    Tensor<T, E> get(const std::string& key, const E& expected) const {
+        Tensor<T, E> t(expected);
+        reader(key).load_into(key, t.view());
+        return t;
+    }
+    template <class T, ExtentsType E>
+    void get_into(const std::string& key, const View<T, E, cpu>& dst) const { reader(key).load_into(key, dst); }
+
+    const SafetensorsReader& reader(const std::string& key) const {
+        const SafetensorsReader* r = find(key);
+        if (!r) fail("weights: missing key \"", key, "\"", describe_files());
+        return *r;
+    }
+
+private:
+    const SafetensorsReader* find(const std::string& key) const {
+        auto it = owner_.find(key);
+        return it == owner_.end() ? nullptr : readers_[it->second].get();
+    }
+    std::string describe_files() const {
+        std::string s = " (in ";
+        for (std::size_t i = 0; i < readers_.size(); ++i) s += (i ? ", " : "") + readers_[i]->path().string();
+        return readers_.empty() ? " (no weight files loaded)" : s + ")";
+    }
+
+    std::vector<std::shared_ptr<SafetensorsReader>> readers_;
+    std::map<std::string, std::size_t> owner_;
+};
+
+/// Binds a module's parameters under a key prefix; finish() throws one Error listing
+/// every problem, so a user fixing a checkpoint sees them all in one run.
+class Binder {
+public:
+    Binder(const WeightStore& store, std::string prefix = "") : store_(store), prefix_(std::move(prefix)) {}
+
+    /// A sub-binder for a child module: prefix "blocks.3." etc. Problems go to the parent.
+    Binder child(const std::string& name) const {
+        Binder b(store_, prefix_ + name + ".");
+        b.parent_ = const_cast<Binder*>(this);
+        return b;
+    }
+    const std::string& prefix() const { return prefix_; }
+    bool has(const std::string& name) const { return store_.contains(prefix_ + name); }
+
+    /// Fills `param` (already sized by the module) from key prefix+name.
+    template <class T, ExtentsType E>
+    void bind(const std::string& name, Tensor<T, E>& param) { bind(name, param.view()); }
+    template <class T, ExtentsType E>
+    void bind(const std::string& name, const View<T, E, cpu>& param) {
+        const std::string key = prefix_ + name;
+        root().bound_.insert(key);
+        if (!store_.contains(key)) {
+            root().problems_.push_back("missing key \"" + key + "\" (expected shape " + param.extents().str() + ")");
+            return;
+        }
+        try {
+            store_.get_into(key, param);
+        } catch (const Error& e) {
+            root().problems_.push_back(e.what());
+        }
+    }
+    /// Marks a key as consumed without loading it (e.g. buffers the model recomputes).
+    void ignore(const std::string& name) { root().bound_.insert(prefix_ + name); }
+
+    /// Throws if anything was missing or mis-shaped, or if keys under the prefix were not used.
+    void finish(bool allow_unexpected = false) {
+        Binder& r = root();
+        std::vector<std::string> unexpected;
+        if (!allow_unexpected)
+            for (const auto& k : store_.keys())
+                if (k.rfind(prefix_, 0) == 0 && !r.bound_.count(k)) unexpected.push_back(k);
+        if (r.problems_.empty() && unexpected.empty()) return;
+        std::string msg = "weights do not match the model" + (prefix_.empty() ? "" : " under \"" + prefix_ + "\"") + ":";
+        for (const auto& p : r.problems_) msg += "\n  " + p;
+        for (const auto& k : unexpected) msg += "\n  unexpected key \"" + k + "\"";
+        fail(msg);
+    }
+
+private:
+    Binder& root() { return parent_ ? parent_->root() : *this; }
+
+    const WeightStore& store_;
+    std::string prefix_;
+    Binder* parent_ = nullptr;
+    std::set<std::string> bound_;
+    std::vector<std::string> problems_;
+};
+
+}  // namespace cascadev::io
