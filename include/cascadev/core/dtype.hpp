@@ -2,6 +2,7 @@
 // Storage types: float16 and bfloat16 as 16-bit bit patterns with exact
 // round-to-nearest-even conversion from float (NaN stays NaN, overflow goes to inf).
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>

@@ -19,6 +19,7 @@ public:
     Storage() = default;
     explicit Storage(std::size_t n) : n_(n) {
         if (n == 0) return;
+        if (n > (std::size_t(1) << 62) / sizeof(T)) fail("tensor of ", n, " elements is too large to allocate");
         const std::size_t bytes = ((n * sizeof(T) + 63) / 64) * 64;
         void* p = std::aligned_alloc(64, bytes);
         if (!p) fail("out of host memory allocating ", bytes, " bytes");

@@ -131,7 +131,7 @@ private:
 
     template <std::size_t D, std::size_t... I>
     auto drop_dim(T* p, std::index_sequence<I...>) const {
-        constexpr auto src = [](std::size_t i) { return i < D ? i : i + 1; };
+        [[maybe_unused]] constexpr auto src = [](std::size_t i) { return i < D ? i : i + 1; };
         using F = Extents<E::static_extent(src(I))...>;
         const auto d = dims();
         const std::array<index_t, rank - 1> nd{d[src(I)]...};

@@ -132,7 +132,8 @@ public:
         if (t.shape.size() != want.size() || !std::equal(want.begin(), want.end(), t.shape.begin()))
             fail(path().string(), ": tensor \"", name, "\" has shape ", shape_str(t.shape), ", expected ",
                  shape_str(want));
-        if (!dst.is_contiguous()) fail("load_into: destination view for \"", name, "\" is not contiguous");
+        if (!dst.is_contiguous())
+            fail(path().string(), ": load_into: destination view for \"", name, "\" is not contiguous");
         convert_elements(bytes(name).data(), t.dtype, std::size_t(t.numel()), dst.data());
     }
 
@@ -192,11 +193,13 @@ private:
         }
         if (!v.contains("shape") || !v["shape"].is_array()) bad("missing or non-array \"shape\"");
         // Element count with overflow checks: a hostile shape must not wrap around.
+        // The limit is in bytes, so numel * dtype_size below cannot wrap either.
+        const std::uint64_t limit = (std::uint64_t(1) << 62) / dtype_size(t.dtype);
         std::uint64_t numel = 1;
         for (const auto& d : v["shape"]) {
             if (!d.is_number_unsigned()) bad("shape entries must be non-negative integers");
             const std::uint64_t x = d.get<std::uint64_t>();
-            if (x > (std::uint64_t(1) << 62) || (x != 0 && numel > (std::uint64_t(1) << 62) / x))
+            if (x > limit || (x != 0 && numel > limit / x))
                 bad("shape ", v["shape"].dump(), " is too large");
             numel *= x;
             t.shape.push_back(index_t(x));

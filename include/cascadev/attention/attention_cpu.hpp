@@ -1,0 +1,510 @@
+#pragma once
+// Multi-head scaled-dot-product attention on the host, blocked with an online softmax
+// (flash-attention style), over the windows of an AttentionLayout.
+//
+// Per window and head (docs/reference/dit.md §5; dit_ref.py Attention.forward):
+//     o = softmax(q kᵀ · scale) v,   scale = 1/√HeadDim,   no mask, no position bias;
+// head h uses channels h·HeadDim .. h·HeadDim+HeadDim-1 of q, k and v (the reference views
+// qkv as [.., 3, heads, head_dim]), and its output goes to the same channels of `out`.
+//
+// Memory is linear in tokens: keys are processed in blocks of BK, each query keeps a
+// running max and sum, and the only scratch is per thread (a BQ×HeadDim query block, a
+// BK×HeadDim key and value block and a BQ×BK score block). No N×N or window×window score
+// matrix exists. Work items are (window, head, query block), spread over OpenMP threads;
+// each output element is computed by one item in a fixed order, so results do not depend
+// on the number of threads.
+//
+// Kernels: a portable one (plain loops) and, on x86-64 with GCC or Clang, an AVX2+FMA one
+// chosen at run time when the CPU has it (the library is built without -march flags, so
+// the wide kernel is compiled with a function target attribute). Both accumulate in float;
+// softmax uses exp2 with the scale folded into q (scale·log2 e).
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <type_traits>
+
+#include "cascadev/attention/layout.hpp"
+#include "cascadev/backend/cpu/parallel.hpp"
+#include "cascadev/core/error.hpp"
+#include "cascadev/core/tensor.hpp"
+#include "cascadev/core/view.hpp"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(CASCADEV_NO_AVX2_ATTENTION)
+#define CASCADEV_ATTENTION_AVX2 1
+#include <immintrin.h>
+#define CASCADEV_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define CASCADEV_ATTENTION_AVX2 0
+#endif
+
+namespace cascadev {
+
+/// Which CPU kernel runs.
+enum class AttentionKernel {
+    automatic,  ///< AVX2+FMA when the CPU (and compiler) has it, else portable
+    portable,   ///< plain C++ loops
+    avx2,       ///< AVX2+FMA; an Error when unavailable
+};
+
+struct AttentionOptions {
+    AttentionKernel kernel = AttentionKernel::automatic;
+    /// Softmax scale; default 1/√HeadDim as in the reference.
+    std::optional<double> scale;
+};
+
+/// True when the AVX2+FMA kernel is compiled in and the CPU supports it.
+inline bool attention_avx2_available() {
+#if CASCADEV_ATTENTION_AVX2
+    static const bool ok = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }();
+    return ok;
+#else
+    return false;
+#endif
+}
+
+namespace detail::attn {
+
+inline constexpr int BQ = 64;  // queries per work item
+inline constexpr int BK = 64;  // keys per block
+inline constexpr int MR = 4;   // query rows per register tile
+inline constexpr int NR = 16;  // key columns per register tile (QKᵀ)
+
+/// Head dim rounded up to whole 8-float vectors (zero-padded in the scratch blocks).
+template <int D>
+inline constexpr int padded_dim = (D + 7) / 8 * 8;
+
+inline constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+
+/// Per-thread scratch, carved from one aligned buffer.
+template <int DP>
+struct Scratch {
+    static constexpr std::size_t q_n = std::size_t(BQ) * DP;   // Q block [BQ][DP], pre-scaled
+    static constexpr std::size_t kt_n = std::size_t(DP) * BK;  // K block transposed [DP][BK]
+    static constexpr std::size_t v_n = std::size_t(BK) * DP;   // V block [BK][DP]
+    static constexpr std::size_t s_n = std::size_t(BQ) * BK;   // scores / probabilities [BQ][BK]
+    static constexpr std::size_t o_n = std::size_t(BQ) * DP;   // output accumulator [BQ][DP]
+    static constexpr std::size_t floats = q_n + kt_n + v_n + s_n + o_n + 2 * BQ;
+    static constexpr std::size_t stride = (floats + 15) / 16 * 16;  // whole cache lines
+
+    float *q, *kt, *v, *s, *o, *m, *l;
+    explicit Scratch(float* p)
+        : q(p), kt(q + q_n), v(kt + kt_n), s(v + v_n), o(s + s_n), m(o + o_n), l(m + BQ) {}
+};
+
+// -------------------------------------------------------------------------------------
+// Portable kernels
+// -------------------------------------------------------------------------------------
+struct Portable {
+    /// S[i][j] = Σ_c Q[i][c] Kt[c][j] for i < rows, j < cols.
+    template <int DP>
+    static void qk(const float* Q, const float* Kt, float* S, int rows, int cols) {
+        for (int i = 0; i < rows; ++i) {
+            float* s = S + i * BK;
+            for (int j = 0; j < cols; ++j) s[j] = 0.f;
+            const float* q = Q + i * DP;
+            for (int c = 0; c < DP; ++c) {
+                const float qc = q[c];
+                const float* kr = Kt + c * BK;
+                for (int j = 0; j < cols; ++j) s[j] += qc * kr[j];
+            }
+        }
+    }
+    /// O[i][:] += Σ_j P[i][j] V[j][:] for i < rows, j < cols.
+    template <int DP>
+    static void pv(const float* P, const float* V, float* O, int rows, int cols) {
+        for (int i = 0; i < rows; ++i) {
+            float* o = O + i * DP;
+            const float* p = P + i * BK;
+            for (int j = 0; j < cols; ++j) {
+                const float pj = p[j];
+                const float* vr = V + j * DP;
+                for (int c = 0; c < DP; ++c) o[c] += pj * vr[c];
+            }
+        }
+    }
+    /// Online-softmax step of one row (scores in log2 units, `cols` of them, padded ones
+    /// -inf): turns s into exp2(s - m_new), updates m and l, rescales the output row.
+    template <int DP>
+    static void softmax_row(float* s, int cols, float& m, float& l, float* o) {
+        float mx = neg_inf;
+        for (int j = 0; j < cols; ++j) mx = std::max(mx, s[j]);
+        const float m_new = std::max(m, mx);
+        const float alpha = (m == neg_inf) ? 0.f : std::exp2(m - m_new);
+        float sum = 0.f;
+        for (int j = 0; j < cols; ++j) {
+            const float e = std::exp2(s[j] - m_new);
+            s[j] = e;
+            sum += e;
+        }
+        l = l * alpha + sum;
+        m = m_new;
+        if (alpha != 1.f)
+            for (int c = 0; c < DP; ++c) o[c] *= alpha;
+    }
+};
+
+// -------------------------------------------------------------------------------------
+// AVX2 + FMA kernels
+// -------------------------------------------------------------------------------------
+#if CASCADEV_ATTENTION_AVX2
+struct Avx2 {
+    /// 2^x for x <= 0 (x < -126 gives exactly 0; -inf gives 0). Degree-7 Taylor polynomial
+    /// of 2^f on f in [-1/2, 1/2]: relative error < 1e-8 before rounding.
+    CASCADEV_TARGET_AVX2 static inline __m256 exp2_nonpos(__m256 x) {
+        const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-126.f), _CMP_GE_OQ);
+        x = _mm256_max_ps(x, _mm256_set1_ps(-126.f));
+        const __m256 n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m256 f = _mm256_sub_ps(x, n);
+        __m256 p = _mm256_set1_ps(1.525273380405984e-05f);
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.5403530393381606e-04f));
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.3333558146428443e-03f));
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.618129107628477e-03f));
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550410866482158e-02f));
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.402265069591007e-01f));
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931471805599453e-01f));
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.f));
+        const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+        return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
+    }
+
+    CASCADEV_TARGET_AVX2 static inline float hmax(__m256 v) {
+        __m128 a = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+        a = _mm_max_ss(a, _mm_shuffle_ps(a, a, 1));
+        return _mm_cvtss_f32(a);
+    }
+    CASCADEV_TARGET_AVX2 static inline float hsum(__m256 v) {
+        __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+        a = _mm_add_ss(a, _mm_shuffle_ps(a, a, 1));
+        return _mm_cvtss_f32(a);
+    }
+
+    /// S = Q Ktᵀ in MR×NR register tiles; rows a multiple of MR, cols of NR.
+    template <int DP>
+    CASCADEV_TARGET_AVX2 __attribute__((noinline)) static void qk(const float* Q, const float* Kt, float* S, int rows, int cols) {
+        for (int i0 = 0; i0 < rows; i0 += MR) {
+            const float* q0 = Q + (i0 + 0) * DP;
+            const float* q1 = Q + (i0 + 1) * DP;
+            const float* q2 = Q + (i0 + 2) * DP;
+            const float* q3 = Q + (i0 + 3) * DP;
+            for (int j0 = 0; j0 < cols; j0 += NR) {
+                __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
+                __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+                __m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();
+                __m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+                const float* kp = Kt + j0;
+                for (int c = 0; c < DP; ++c, kp += BK) {
+                    const __m256 k0 = _mm256_load_ps(kp), k1 = _mm256_load_ps(kp + 8);
+                    __m256 b = _mm256_broadcast_ss(q0 + c);
+                    a00 = _mm256_fmadd_ps(b, k0, a00);
+                    a01 = _mm256_fmadd_ps(b, k1, a01);
+                    b = _mm256_broadcast_ss(q1 + c);
+                    a10 = _mm256_fmadd_ps(b, k0, a10);
+                    a11 = _mm256_fmadd_ps(b, k1, a11);
+                    b = _mm256_broadcast_ss(q2 + c);
+                    a20 = _mm256_fmadd_ps(b, k0, a20);
+                    a21 = _mm256_fmadd_ps(b, k1, a21);
+                    b = _mm256_broadcast_ss(q3 + c);
+                    a30 = _mm256_fmadd_ps(b, k0, a30);
+                    a31 = _mm256_fmadd_ps(b, k1, a31);
+                }
+                float* s = S + i0 * BK + j0;
+                _mm256_store_ps(s, a00);
+                _mm256_store_ps(s + 8, a01);
+                _mm256_store_ps(s + BK, a10);
+                _mm256_store_ps(s + BK + 8, a11);
+                _mm256_store_ps(s + 2 * BK, a20);
+                _mm256_store_ps(s + 2 * BK + 8, a21);
+                _mm256_store_ps(s + 3 * BK, a30);
+                _mm256_store_ps(s + 3 * BK + 8, a31);
+            }
+        }
+    }
+
+    /// O[MR rows][c0 .. c0+8·NV) += P[MR rows][0..cols) · V[0..cols)[c0 .. c0+8·NV).
+    /// Named accumulators (not an array) and not inlined: otherwise GCC may keep the 12
+    /// accumulators on the stack.
+    template <int DP, int NV>
+    CASCADEV_TARGET_AVX2 __attribute__((noinline)) static void pv_tile(const float* P, const float* V, float* O,
+                                                                       int cols, int c0) {
+        static_assert(NV >= 1 && NV <= 3);
+        float* o0 = O + c0;
+        float* o1 = o0 + DP;
+        float* o2 = o1 + DP;
+        float* o3 = o2 + DP;
+        const __m256 z = _mm256_setzero_ps();
+        __m256 a00 = _mm256_load_ps(o0), a10 = _mm256_load_ps(o1), a20 = _mm256_load_ps(o2),
+               a30 = _mm256_load_ps(o3);
+        __m256 a01 = z, a11 = z, a21 = z, a31 = z, a02 = z, a12 = z, a22 = z, a32 = z;
+        if constexpr (NV >= 2) {
+            a01 = _mm256_load_ps(o0 + 8), a11 = _mm256_load_ps(o1 + 8), a21 = _mm256_load_ps(o2 + 8),
+            a31 = _mm256_load_ps(o3 + 8);
+        }
+        if constexpr (NV >= 3) {
+            a02 = _mm256_load_ps(o0 + 16), a12 = _mm256_load_ps(o1 + 16), a22 = _mm256_load_ps(o2 + 16),
+            a32 = _mm256_load_ps(o3 + 16);
+        }
+        const float* vp = V + c0;
+        const float* p0 = P;
+        for (int j = 0; j < cols; ++j, vp += DP, ++p0) {
+            const __m256 v0 = _mm256_load_ps(vp);
+            const __m256 v1 = NV >= 2 ? _mm256_load_ps(vp + 8) : z;
+            const __m256 v2 = NV >= 3 ? _mm256_load_ps(vp + 16) : z;
+            __m256 b = _mm256_broadcast_ss(p0);
+            a00 = _mm256_fmadd_ps(b, v0, a00);
+            if constexpr (NV >= 2) a01 = _mm256_fmadd_ps(b, v1, a01);
+            if constexpr (NV >= 3) a02 = _mm256_fmadd_ps(b, v2, a02);
+            b = _mm256_broadcast_ss(p0 + BK);
+            a10 = _mm256_fmadd_ps(b, v0, a10);
+            if constexpr (NV >= 2) a11 = _mm256_fmadd_ps(b, v1, a11);
+            if constexpr (NV >= 3) a12 = _mm256_fmadd_ps(b, v2, a12);
+            b = _mm256_broadcast_ss(p0 + 2 * BK);
+            a20 = _mm256_fmadd_ps(b, v0, a20);
+            if constexpr (NV >= 2) a21 = _mm256_fmadd_ps(b, v1, a21);
+            if constexpr (NV >= 3) a22 = _mm256_fmadd_ps(b, v2, a22);
+            b = _mm256_broadcast_ss(p0 + 3 * BK);
+            a30 = _mm256_fmadd_ps(b, v0, a30);
+            if constexpr (NV >= 2) a31 = _mm256_fmadd_ps(b, v1, a31);
+            if constexpr (NV >= 3) a32 = _mm256_fmadd_ps(b, v2, a32);
+        }
+        _mm256_store_ps(o0, a00), _mm256_store_ps(o1, a10), _mm256_store_ps(o2, a20), _mm256_store_ps(o3, a30);
+        if constexpr (NV >= 2) {
+            _mm256_store_ps(o0 + 8, a01), _mm256_store_ps(o1 + 8, a11), _mm256_store_ps(o2 + 8, a21),
+                _mm256_store_ps(o3 + 8, a31);
+        }
+        if constexpr (NV >= 3) {
+            _mm256_store_ps(o0 + 16, a02), _mm256_store_ps(o1 + 16, a12), _mm256_store_ps(o2 + 16, a22),
+                _mm256_store_ps(o3 + 16, a32);
+        }
+    }
+
+    template <int DP>
+    CASCADEV_TARGET_AVX2 static void pv(const float* P, const float* V, float* O, int rows, int cols) {
+        constexpr int full = DP / 24, rest = (DP % 24) / 8;
+        for (int i0 = 0; i0 < rows; i0 += MR) {
+            const float* p = P + i0 * BK;
+            float* o = O + i0 * DP;
+            for (int t = 0; t < full; ++t) pv_tile<DP, 3>(p, V, o, cols, 24 * t);
+            if constexpr (rest == 2) pv_tile<DP, 2>(p, V, o, cols, 24 * full);
+            if constexpr (rest == 1) pv_tile<DP, 1>(p, V, o, cols, 24 * full);
+        }
+    }
+
+    /// As Portable::softmax_row; cols a multiple of 8.
+    template <int DP>
+    CASCADEV_TARGET_AVX2 static void softmax_row(float* s, int cols, float& m, float& l, float* o) {
+        __m256 mx = _mm256_set1_ps(neg_inf);
+        for (int j = 0; j < cols; j += 8) mx = _mm256_max_ps(mx, _mm256_load_ps(s + j));
+        const float m_new = std::max(m, hmax(mx));
+        const float alpha = (m == neg_inf) ? 0.f : std::exp2(m - m_new);
+        const __m256 mv = _mm256_set1_ps(m_new);
+        __m256 sum = _mm256_setzero_ps();
+        for (int j = 0; j < cols; j += 8) {
+            const __m256 e = exp2_nonpos(_mm256_sub_ps(_mm256_load_ps(s + j), mv));
+            _mm256_store_ps(s + j, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        l = l * alpha + hsum(sum);
+        m = m_new;
+        if (alpha != 1.f) {
+            const __m256 av = _mm256_set1_ps(alpha);
+            for (int c = 0; c < DP; c += 8) _mm256_store_ps(o + c, _mm256_mul_ps(_mm256_load_ps(o + c), av));
+        }
+    }
+};
+#endif
+
+/// Everything one call needs, in plain pointers and strides.
+struct Operand {
+    const float* data;
+    index_t row_stride, col_stride;
+};
+
+/// Runs all work items with kernel set K.
+template <class K, int Heads, int D>
+void run(const Operand& q, const Operand& k, const Operand& v, float* out, index_t out_rs, index_t out_cs,
+         const AttentionLayout& layout, float qscale) {
+    constexpr int DP = padded_dim<D>;
+    using Scr = Scratch<DP>;
+    const index_t L = layout.window_size();
+    const index_t nqb = (L + BQ - 1) / BQ, nkb = (L + BK - 1) / BK;
+    const index_t items = layout.window_count() * Heads * nqb;
+    const int nthreads = int(std::max<index_t>(1, std::min<index_t>(max_threads(), items)));
+    Storage<float, cpu> buffer(Scr::stride * std::size_t(nthreads));  // zero-filled
+    float* const base = buffer.data();
+
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num();
+#else
+        const int tid = 0;
+#endif
+        Scr sc(base + Scr::stride * std::size_t(tid));
+        index_t qoff[BQ];
+
+#pragma omp for schedule(dynamic, 1)
+        for (index_t item = 0; item < items; ++item) {
+            const index_t qb = item % nqb;
+            const int h = int((item / nqb) % Heads);
+            const index_t w = item / (nqb * Heads);
+            const index_t wbase = layout.window_base(w);
+            const index_t r0 = qb * BQ;
+            const int nq = int(std::min<index_t>(BQ, L - r0));
+            const int rows = (nq + MR - 1) / MR * MR;
+
+            // Query block, pre-scaled (scale·log2 e); padding rows and columns stay zero.
+            {
+                auto cur = layout.cursor(r0);
+                for (int i = 0; i < nq; ++i, cur.next()) {
+                    qoff[i] = wbase + cur.offset();
+                    const float* src = q.data + qoff[i] * q.row_stride + index_t(h) * D * q.col_stride;
+                    float* dst = sc.q + i * DP;
+                    if (q.col_stride == 1)
+                        for (int c = 0; c < D; ++c) dst[c] = src[c] * qscale;
+                    else
+                        for (int c = 0; c < D; ++c) dst[c] = src[c * q.col_stride] * qscale;
+                    for (int c = D; c < DP; ++c) dst[c] = 0.f;
+                }
+                for (int i = nq; i < rows; ++i)
+                    for (int c = 0; c < DP; ++c) sc.q[i * DP + c] = 0.f;
+            }
+            std::fill(sc.o, sc.o + std::size_t(rows) * DP, 0.f);
+            std::fill(sc.m, sc.m + BQ, neg_inf);
+            std::fill(sc.l, sc.l + BQ, 0.f);
+
+            auto kcur = layout.cursor(0);
+            for (index_t kb = 0; kb < nkb; ++kb) {
+                const int nk = int(std::min<index_t>(BK, L - kb * BK));
+                const int cols = (nk + NR - 1) / NR * NR;
+                // Key block transposed and value block; padding zero.
+                for (int j = 0; j < nk; ++j, kcur.next()) {
+                    const index_t t = wbase + kcur.offset();
+                    const float* ks = k.data + t * k.row_stride + index_t(h) * D * k.col_stride;
+                    const float* vs = v.data + t * v.row_stride + index_t(h) * D * v.col_stride;
+                    float* vd = sc.v + j * DP;
+                    if (k.col_stride == 1)
+                        for (int c = 0; c < D; ++c) sc.kt[c * BK + j] = ks[c];
+                    else
+                        for (int c = 0; c < D; ++c) sc.kt[c * BK + j] = ks[c * k.col_stride];
+                    if (v.col_stride == 1)
+                        for (int c = 0; c < D; ++c) vd[c] = vs[c];
+                    else
+                        for (int c = 0; c < D; ++c) vd[c] = vs[c * v.col_stride];
+                    for (int c = D; c < DP; ++c) sc.kt[c * BK + j] = vd[c] = 0.f;
+                }
+                for (int j = nk; j < cols; ++j) {
+                    for (int c = 0; c < DP; ++c) sc.kt[c * BK + j] = sc.v[j * DP + c] = 0.f;
+                }
+
+                K::template qk<DP>(sc.q, sc.kt, sc.s, rows, cols);
+                for (int i = 0; i < nq; ++i) {
+                    float* s = sc.s + i * BK;
+                    for (int j = nk; j < cols; ++j) s[j] = neg_inf;
+                    K::template softmax_row<DP>(s, cols, sc.m[i], sc.l[i], sc.o + i * DP);
+                }
+                K::template pv<DP>(sc.s, sc.v, sc.o, rows, cols);
+            }
+
+            // out = O / l, to the queries' own token rows and this head's channels.
+            for (int i = 0; i < nq; ++i) {
+                const float inv = 1.f / sc.l[i];
+                const float* o = sc.o + i * DP;
+                float* dst = out + qoff[i] * out_rs + index_t(h) * D * out_cs;
+                if (out_cs == 1)
+                    for (int c = 0; c < D; ++c) dst[c] = o[c] * inv;
+                else
+                    for (int c = 0; c < D; ++c) dst[c * out_cs] = o[c] * inv;
+            }
+        }
+    }
+}
+
+template <class V>
+Operand operand(const V& v) {
+    return {v.data(), v.stride(0), v.stride(1)};
+}
+
+}  // namespace detail::attn
+
+/// Multi-head attention over the windows of `layout`.
+///
+/// q, k, v: [layout.tokens(), Heads·HeadDim] float views or tensors, token-major (rows in
+/// the reference's token order; any strides, e.g. column slices of one [N, 3C] qkv
+/// buffer); out: [layout.tokens(), Heads·HeadDim]. Within each window, every query attends
+/// to every key of that window (per head): out[t, h·D + c] = Σ_s softmax_s(q_t·k_s·scale)
+/// v[s, h·D + c]. `out` may be q itself (the same elements); it must not overlap k or v.
+/// Throws cascadev::Error on a shape mismatch (naming the shapes); a static one does not
+/// compile.
+template <int Heads, int HeadDim, HostReadable XQ, HostReadable XK, HostReadable XV, HostWritable XO>
+void multi_head_attention(XQ&& q, XK&& k, XV&& v, XO&& out, const AttentionLayout& layout,
+                          const AttentionOptions& opt = {}) {
+    static_assert(Heads > 0 && HeadDim > 0, "cascadev::multi_head_attention: Heads and HeadDim must be positive");
+    constexpr index_t C = index_t(Heads) * HeadDim;
+    using VQ = host_view_t<XQ>;
+    using VK = host_view_t<XK>;
+    using VV = host_view_t<XV>;
+    using VO = host_view_t<XO>;
+    static_assert(VQ::rank == 2 && VK::rank == 2 && VV::rank == 2 && VO::rank == 2,
+                  "cascadev::multi_head_attention: q, k, v and out must be rank 2 [tokens, Heads*HeadDim]");
+    static_assert(std::is_same_v<host_value_t<XQ>, float> && std::is_same_v<host_value_t<XK>, float> &&
+                      std::is_same_v<host_value_t<XV>, float> && std::is_same_v<host_value_t<XO>, float>,
+                  "cascadev::multi_head_attention: the CPU kernel takes float32 operands");
+    static_assert(detail::compatible(VQ::extents_type::static_extent(1), C) &&
+                      detail::compatible(VK::extents_type::static_extent(1), C) &&
+                      detail::compatible(VV::extents_type::static_extent(1), C) &&
+                      detail::compatible(VO::extents_type::static_extent(1), C),
+                  "cascadev::multi_head_attention: channel dim must be Heads*HeadDim");
+
+    const auto qv = host_cview(q);
+    const auto kv = host_cview(k);
+    const auto vv = host_cview(v);
+    const auto ov = host_view(out);
+    const index_t N = layout.tokens();
+    auto check = [&](const auto& x, const char* name) {
+        if (x.extent(0) != N || x.extent(1) != C)
+            fail("multi_head_attention<", Heads, ", ", HeadDim, ">: ", name, " has shape ", x.extents().str(),
+                 ", expected [", N, ", ", C, "] (tokens of the layout: ", layout.videos(), " video(s) of ",
+                 layout.grid().frames, "x", layout.grid().height, "x", layout.grid().width, ")");
+    };
+    check(qv, "q");
+    check(kv, "k");
+    check(vv, "v");
+    check(ov, "out");
+    if (N == 0) return;
+
+    const double scale = opt.scale ? *opt.scale : 1.0 / std::sqrt(double(HeadDim));
+    const float qscale = float(scale * 1.4426950408889634);  // log2(e): softmax via exp2
+    bool wide = false;
+    switch (opt.kernel) {
+        case AttentionKernel::automatic: wide = attention_avx2_available(); break;
+        case AttentionKernel::portable: wide = false; break;
+        case AttentionKernel::avx2:
+            if (!attention_avx2_available())
+                fail("multi_head_attention: the AVX2+FMA kernel was requested but is not available on this "
+                     "CPU/compiler");
+            wide = true;
+            break;
+    }
+    const auto Q = detail::attn::operand(qv), K = detail::attn::operand(kv), V = detail::attn::operand(vv);
+#if CASCADEV_ATTENTION_AVX2
+    if (wide) {
+        detail::attn::run<detail::attn::Avx2, Heads, HeadDim>(Q, K, V, ov.data(), ov.stride(0), ov.stride(1),
+                                                               layout, qscale);
+        return;
+    }
+#endif
+    (void)wide;
+    detail::attn::run<detail::attn::Portable, Heads, HeadDim>(Q, K, V, ov.data(), ov.stride(0), ov.stride(1),
+                                                               layout, qscale);
+}
+
+}  // namespace cascadev

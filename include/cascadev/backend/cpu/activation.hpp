@@ -1,0 +1,70 @@
+#pragma once
+// Activations with PyTorch's formulas, elementwise on host views (out of place: x may be
+// broadcast to y as in elementwise.hpp; in place: *_inplace). Evaluated through the xtensor
+// adaptors of elementwise.hpp (map), in float for float views as PyTorch's CPU kernels do.
+//   gelu (exact):   0.5 * x * (1 + erf(x / sqrt(2)))
+//   gelu (tanh):    0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
+//   silu:           x * sigmoid(x) = x / (1 + exp(-x))
+#include <cmath>
+#include <numbers>
+
+#include "cascadev/backend/cpu/elementwise.hpp"
+#include "cascadev/backend/cpu/parallel.hpp"
+
+namespace cascadev {
+
+/// PyTorch's `approximate` argument of GELU: "none" (erf) or "tanh".
+enum class GeluApprox { none, tanh };
+
+template <class T>
+inline T gelu_erf_scalar(T x) {
+    return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
+}
+
+template <class T>
+inline T gelu_tanh_scalar(T x) {
+    const T k_beta = T(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / pi)
+    const T k_kappa = T(0.044715);
+    return T(0.5) * x * (T(1) + std::tanh(k_beta * (x + k_kappa * x * x * x)));
+}
+
+/// exp(-x) overflows to inf for x < -88 (float); x / inf is then -0, the correct limit.
+template <class T>
+inline T silu_scalar(T x) {
+    return x / (T(1) + std::exp(-x));
+}
+
+/// y = gelu(x), exact (erf) unless approx == GeluApprox::tanh.
+template <HostReadable XX, HostWritable XY>
+void gelu(XX&& x, XY&& y, GeluApprox approx = GeluApprox::none) {
+    using T = host_value_t<XY>;
+    if (approx == GeluApprox::tanh)
+        map(x, y, [](T v) -> T { return gelu_tanh_scalar(v); });
+    else
+        map(x, y, [](T v) -> T { return gelu_erf_scalar(v); });
+}
+template <HostWritable XY>
+void gelu_inplace(XY&& x, GeluApprox approx = GeluApprox::none) {
+    const auto v = host_view(x);
+    gelu(v, v, approx);
+}
+
+/// y = gelu(x) with the tanh approximation (PyTorch's approximate="tanh").
+template <HostReadable XX, HostWritable XY>
+void gelu_tanh(XX&& x, XY&& y) { gelu(x, y, GeluApprox::tanh); }
+template <HostWritable XY>
+void gelu_tanh_inplace(XY&& x) { gelu_inplace(x, GeluApprox::tanh); }
+
+/// y = silu(x) = x * sigmoid(x).
+template <HostReadable XX, HostWritable XY>
+void silu(XX&& x, XY&& y) {
+    using T = host_value_t<XY>;
+    map(x, y, [](T v) -> T { return silu_scalar(v); });
+}
+template <HostWritable XY>
+void silu_inplace(XY&& x) {
+    const auto v = host_view(x);
+    silu(v, v);
+}
+
+}  // namespace cascadev
