@@ -71,7 +71,7 @@ inline bool attention_avx2_available() {
 
 namespace detail::attn {
 
-inline constexpr int BQ = 64;  // queries per work item
+inline constexpr int BQ = 256;  // queries per work item
 inline constexpr int BK = 64;  // keys per block
 inline constexpr int MR = 4;   // query rows per register tile
 inline constexpr int NR = 16;  // key columns per register tile (QKᵀ)
@@ -322,6 +322,19 @@ struct Avx2 {
 };
 #endif
 
+inline constexpr int prefetch_ahead = 4;  // key rows
+
+/// Prefetches the cache lines of n floats from p (when they are close together).
+inline void prefetch_row(const float* p, index_t n) {
+#if defined(__GNUC__) || defined(__clang__)
+    if (n > 256) return;
+    for (index_t i = 0; i < n; i += 16) __builtin_prefetch(p + i);
+    __builtin_prefetch(p + n - 1);
+#else
+    (void)p, (void)n;
+#endif
+}
+
 /// Everything one call needs, in plain pointers and strides.
 struct Operand {
     const float* data;
@@ -350,6 +363,7 @@ void run(const Operand& q, const Operand& k, const Operand& v, float* out, index
 #endif
         Scr sc(base + Scr::stride * std::size_t(tid));
         index_t qoff[BQ];
+        index_t koff[BK];
 
 #pragma omp for schedule(dynamic, 1)
         for (index_t item = 0; item < items; ++item) {
@@ -385,9 +399,17 @@ void run(const Operand& q, const Operand& k, const Operand& v, float* out, index
             for (index_t kb = 0; kb < nkb; ++kb) {
                 const int nk = int(std::min<index_t>(BK, L - kb * BK));
                 const int cols = (nk + NR - 1) / NR * NR;
-                // Key block transposed and value block; padding zero.
-                for (int j = 0; j < nk; ++j, kcur.next()) {
-                    const index_t t = wbase + kcur.offset();
+                // Key block transposed and value block; padding zero. The source rows are
+                // strided (e.g. one head's slice of a [N, 3C] qkv row), so the next rows
+                // are prefetched.
+                for (int j = 0; j < nk; ++j, kcur.next()) koff[j] = wbase + kcur.offset();
+                for (int j = 0; j < nk; ++j) {
+                    if (j + prefetch_ahead < nk) {
+                        const index_t tp = koff[j + prefetch_ahead];
+                        prefetch_row(k.data + tp * k.row_stride + index_t(h) * D * k.col_stride, D * k.col_stride);
+                        prefetch_row(v.data + tp * v.row_stride + index_t(h) * D * v.col_stride, D * v.col_stride);
+                    }
+                    const index_t t = koff[j];
                     const float* ks = k.data + t * k.row_stride + index_t(h) * D * k.col_stride;
                     const float* vs = v.data + t * v.row_stride + index_t(h) * D * v.col_stride;
                     float* vd = sc.v + j * DP;

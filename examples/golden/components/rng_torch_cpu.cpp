@@ -1,11 +1,10 @@
-#pragma once
 #include "../registry.hpp"
 #include "cascadev/diffusion/noise.hpp"
 
 namespace cascadev::golden {
 
 /// rng.torch_cpu: torch.manual_seed(seed); torch.randn(shape), float32, bit for bit.
-inline Outputs run_rng_torch_cpu(const GoldenCase& c, const std::string& device) {
+Outputs run_rng_torch_cpu(const GoldenCase& c, const std::string& device) {
     require_cpu(device, c.component());
     const auto shape = c.param<std::vector<index_t>>("shape");
     diffusion::TorchCpuGenerator gen(c.param<std::uint64_t>("seed"));

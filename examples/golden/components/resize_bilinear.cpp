@@ -1,11 +1,10 @@
-#pragma once
 #include "../registry.hpp"
 #include "cascadev/backend/cpu/resize.hpp"
 
 namespace cascadev::golden {
 
 /// resize.bilinear: params `scale` (integer factor, ratio exactly 1/k) or `size` [H, W].
-inline Outputs run_resize_bilinear(const GoldenCase& c, const std::string& device) {
+Outputs run_resize_bilinear(const GoldenCase& c, const std::string& device) {
     require_cpu(device, c.component());
     const auto x = c.io().load<float, 4>("x");
     if (c.has_param("scale") == c.has_param("size"))

@@ -1,4 +1,3 @@
-#pragma once
 // sampler.euler_a, sampler.ddim, sampler.dpms (golden/components/sampler.*/README.md):
 // run a sampler on recorded noise with the analytic model or the tiny DiT and return
 // the result `x`, the state after each update `traj`, the model times `t_model` and,
@@ -9,9 +8,9 @@
 #include <vector>
 
 #include "../registry.hpp"
+#include "dit_variants.hpp"
 #include "cascadev/diffusion.hpp"
 #include "cascadev/models/dit.hpp"
-#include "dit.hpp"
 
 namespace cascadev::golden {
 
@@ -107,7 +106,7 @@ Outputs run_sampler_with(diffusion::Sampler kind, M& model, const GoldenCase& c,
     return out;
 }
 
-inline Outputs run_sampler(diffusion::Sampler kind, const GoldenCase& c, const std::string& device) {
+inline static Outputs run_sampler(diffusion::Sampler kind, const GoldenCase& c, const std::string& device) {
     require_cpu(device, c.component());
     const int steps = c.param<int>("steps");
     const auto model = c.param<std::string>("model");
@@ -129,13 +128,13 @@ inline Outputs run_sampler(diffusion::Sampler kind, const GoldenCase& c, const s
 
 }  // namespace samplers_detail
 
-inline Outputs run_sampler_euler_a(const GoldenCase& c, const std::string& device) {
+Outputs run_sampler_euler_a(const GoldenCase& c, const std::string& device) {
     return samplers_detail::run_sampler(diffusion::Sampler::euler_a, c, device);
 }
-inline Outputs run_sampler_ddim(const GoldenCase& c, const std::string& device) {
+Outputs run_sampler_ddim(const GoldenCase& c, const std::string& device) {
     return samplers_detail::run_sampler(diffusion::Sampler::ddim, c, device);
 }
-inline Outputs run_sampler_dpms(const GoldenCase& c, const std::string& device) {
+Outputs run_sampler_dpms(const GoldenCase& c, const std::string& device) {
     return samplers_detail::run_sampler(diffusion::Sampler::dpms, c, device);
 }
 
