@@ -91,10 +91,12 @@ std::string describe(TokenGrid g, std::optional<AttnStrides> s, index_t videos) 
 
 /// Runs multi_head_attention<H, D> with q, k, v as column slices of one [N, 3C] buffer (as
 /// the DiT's qkv Linear writes them) and checks every output against naive_window over the
-/// reference's own windows. Returns the worst absolute error.
+/// reference's own windows. Returns the worst absolute error. Values are in [-1, 1]; the
+/// float error of an output is about (largest logit) · 2^-24 · a few, so the default
+/// tolerance suits logits of order 10 and the large-logit cases pass their own.
 template <int H, int D>
 double check_attention(TokenGrid g, std::optional<AttnStrides> s, index_t videos, AttentionKernel kernel,
-                       float qk_range = 2.f, unsigned seed = 1) {
+                       float qk_range = 2.f, unsigned seed = 1, double tol = 2e-5) {
     const index_t C = index_t(H) * D;
     const auto layout = AttentionLayout::from_strides(g, s, videos);
     const index_t N = layout.tokens();
@@ -123,9 +125,11 @@ double check_attention(TokenGrid g, std::optional<AttnStrides> s, index_t videos
                 for (int c = 0; c < D; ++c)
                     worst = std::max(worst, std::abs(double(out(win[a], h * D + c)) - ref[a * D + c]));
         }
-    BOOST_TEST_INFO(describe(g, s, videos) << " heads " << H << "x" << D << " kernel " << int(kernel)
-                                          << ": worst abs error " << worst);
-    BOOST_CHECK_LT(worst, 2e-5);
+    std::ostringstream msg;
+    msg << describe(g, s, videos) << " heads " << H << "x" << D << " kernel "
+        << (kernel == AttentionKernel::avx2 ? "avx2" : "portable") << ": worst abs error " << worst;
+    BOOST_TEST_MESSAGE(msg.str());
+    BOOST_CHECK_MESSAGE(worst < tol, msg.str());
     return worst;
 }
 
@@ -291,8 +295,9 @@ BOOST_AUTO_TEST_CASE(large_logits_are_stable) {
     // q, k in [-12, 12]: logits up to ~hundreds; the online softmax must not overflow and
     // must rescale correctly when a later key block holds the maximum.
     for (auto kern : kernels()) {
-        check_attention<2, 12>({4, 8, 8}, std::nullopt, 1, kern, 12.f, 7);
-        check_attention<16, 72>({2, 8, 8}, AttnStrides{2, 2}, 1, kern, 6.f, 9);
+        // Logits reach a few hundred here: float rounding of a logit alone is ~1e-5.
+        check_attention<2, 12>({4, 8, 8}, std::nullopt, 1, kern, 12.f, 7, 1e-4);
+        check_attention<16, 72>({2, 8, 8}, AttnStrides{2, 2}, 1, kern, 6.f, 9, 1e-4);
     }
 }
 
