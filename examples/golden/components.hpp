@@ -6,6 +6,8 @@
 namespace cascadev::golden {
 
 Outputs run_resize_bilinear(const GoldenCase&, const std::string& device);
+Outputs run_video_preprocess(const GoldenCase&, const std::string& device);
+Outputs run_metrics(const GoldenCase&, const std::string& device);
 Outputs run_rng_torch_cpu(const GoldenCase&, const std::string& device);
 Outputs run_sampler_euler_a(const GoldenCase&, const std::string& device);
 Outputs run_sampler_ddim(const GoldenCase&, const std::string& device);
@@ -18,6 +20,8 @@ Outputs run_dit_forward_with_dpmsolver(const GoldenCase&, const std::string& dev
 inline const Registry& components() {
     static const Registry r = {
         {"resize.bilinear", run_resize_bilinear},
+        {"video.preprocess", run_video_preprocess},
+        {"metrics", run_metrics},
         {"rng.torch_cpu", run_rng_torch_cpu},
         {"sampler.euler_a", run_sampler_euler_a},
         {"sampler.ddim", run_sampler_ddim},
