@@ -54,6 +54,11 @@ int run(const std::string& dir, const std::string& device, const std::string& ou
         std::printf("\n");
         all_pass = all_pass && r.pass;
     }
+    for (const auto& chk : self_checks()) {
+        std::printf("%s %-12s%s%s\n", chk.pass ? "PASS" : "FAIL", chk.name.c_str(), chk.detail.empty() ? "" : " ",
+                    chk.detail.c_str());
+        all_pass = all_pass && chk.pass;
+    }
     std::printf("%s %s [%s, %s]\n", all_pass ? "PASSED" : "FAILED", dir.c_str(), c.component().c_str(), device.c_str());
     return all_pass ? 0 : exit_fail;
 }

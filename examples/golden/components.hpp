@@ -16,6 +16,10 @@ Outputs run_dit_embed(const GoldenCase&, const std::string& device);
 Outputs run_dit_layer(const GoldenCase&, const std::string& device);
 Outputs run_dit_forward(const GoldenCase&, const std::string& device);
 Outputs run_dit_forward_with_dpmsolver(const GoldenCase&, const std::string& device);
+Outputs run_effnet_encode(const GoldenCase&, const std::string& device);
+Outputs run_previewer_decode(const GoldenCase&, const std::string& device);
+Outputs run_checkpoint_pth(const GoldenCase&, const std::string& device);
+Outputs run_svd_decode(const GoldenCase&, const std::string& device);
 
 inline const Registry& components() {
     static const Registry r = {
@@ -30,6 +34,10 @@ inline const Registry& components() {
         {"dit.layer", run_dit_layer},
         {"dit.forward", run_dit_forward},
         {"dit.forward_with_dpmsolver", run_dit_forward_with_dpmsolver},
+        {"effnet.encode", run_effnet_encode},
+        {"previewer.decode", run_previewer_decode},
+        {"checkpoint.pth", run_checkpoint_pth},
+        {"svd.decode", run_svd_decode},
     };
     return r;
 }

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "golden_case.hpp"
 
@@ -23,6 +24,19 @@ inline const std::set<std::string>& specified_components() {
         "effnet.encode", "previewer.decode", "svd.decode", "resize.bilinear", "video.preprocess",
         "video.load", "metrics", "pipeline.recon"};
     return all;
+}
+
+/// For components whose check is not a tensor comparison (e.g. checkpoint.pth): each
+/// check the component records is printed by the runner as a PASS/FAIL line and counts
+/// toward the case's result exactly like an output.
+struct SelfCheck {
+    std::string name;
+    bool pass = false;
+    std::string detail;
+};
+inline std::vector<SelfCheck>& self_checks() {
+    static std::vector<SelfCheck> checks;
+    return checks;
 }
 
 /// Fails unless the device is the CPU (for components without a CUDA path yet).

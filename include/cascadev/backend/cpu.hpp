@@ -1,7 +1,8 @@
 #pragma once
-// The CPU backend: GEMM (CBLAS), elementwise/broadcasting ops (xtensor adaptors over the
+// The CPU backend: GEMM (CBLAS), convolutions, elementwise/broadcasting ops (xtensor adaptors over the
 // views' buffers), LayerNorm/GroupNorm, softmax and activations, on host views.
 #include "cascadev/backend/cpu/activation.hpp"
+#include "cascadev/backend/cpu/conv.hpp"
 #include "cascadev/backend/cpu/elementwise.hpp"
 #include "cascadev/backend/cpu/gemm.hpp"
 #include "cascadev/backend/cpu/norm.hpp"

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "cascadev/io/pth.hpp"
 #include "cascadev/io/safetensors.hpp"
+#include "cascadev/io/tensor_source.hpp"
 
 namespace cascadev::io {
 
@@ -38,27 +40,31 @@ inline CheckpointFormat detect_format(const std::filesystem::path& path) {
 class WeightStore {
 public:
     WeightStore() = default;
-    explicit WeightStore(const std::filesystem::path& path) { add_file(path); }
+    explicit WeightStore(const std::filesystem::path& path, const PthOptions& pth = {}) { add_file(path, pth); }
 
-    /// Adds one checkpoint file; keys must not repeat across files.
-    void add_file(const std::filesystem::path& path) {
+    /// Adds one checkpoint file (safetensors or a PyTorch zip checkpoint, told apart by
+    /// content); keys must not repeat across files. `pth` selects the dict of a .pth.
+    void add_file(const std::filesystem::path& path, const PthOptions& pth = {}) {
+        std::shared_ptr<const TensorSource> src;
         switch (detect_format(path)) {
-            case CheckpointFormat::safetensors: break;
-            case CheckpointFormat::pytorch_zip:
-                fail(path.string(), ": PyTorch zip checkpoint; this build reads safetensors only "
-                     "(convert it to .safetensors first)");
+            case CheckpointFormat::safetensors:
+                src = std::make_shared<SafetensorsSource>(std::make_shared<SafetensorsReader>(path));
+                break;
+            case CheckpointFormat::pytorch_zip: src = std::make_shared<PthReader>(path, pth); break;
             case CheckpointFormat::pytorch_legacy:
-                fail(path.string(), ": legacy (pre-1.6) torch.save pickle; re-save it with a recent torch "
-                     "or convert it to .safetensors");
+                fail(path.string(), ": legacy (pre-1.6) torch.save pickle; convert it with torch first "
+                     "(re-save it with a recent torch) or convert it to .safetensors");
             case CheckpointFormat::unknown:
                 fail(path.string(), ": not a checkpoint cascadev can read (neither safetensors nor a PyTorch zip)");
         }
-        auto r = std::make_shared<SafetensorsReader>(path);
-        for (const auto& t : r->tensors()) {
-            if (find(t.name)) fail(path.string(), ": key \"", t.name, "\" is already provided by another file");
-            owner_.emplace(t.name, readers_.size());
-        }
-        readers_.push_back(std::move(r));
+        add_source(std::move(src));
+    }
+    /// Adds an already opened reader.
+    void add_source(std::shared_ptr<const TensorSource> src) {
+        for (const auto& t : src->tensors())
+            if (find(t.name)) fail(src->path().string(), ": key \"", t.name, "\" is already provided by another file");
+        for (const auto& t : src->tensors()) owner_.emplace(t.name, sources_.size());
+        sources_.push_back(std::move(src));
     }
 
     bool contains(const std::string& key) const { return find(key) != nullptr; }
@@ -67,38 +73,54 @@ public:
         for (const auto& [name, i] : owner_) k.push_back(name);
         return k;
     }
-    const TensorInfo& info(const std::string& key) const { return reader(key).info(key); }
+    const TensorInfo& info(const std::string& key) const { return source(key).info(key); }
 
-    /// One tensor as T with extents E (dtype converted, shape checked; errors name the key).
+    /// One tensor as T with extents E (dtype converted, strided data gathered, shape
+    /// checked; errors name the file and the key).
     template <class T, ExtentsType E>
-    Tensor<T, E> get(const std::string& key) const { return reader(key).template load<T, E>(key); }
-    template <class T, ExtentsType E>
-    Tensor<T, E> get(const std::string& key, const E& expected) const {
-        Tensor<T, E> t(expected);
-        reader(key).load_into(key, t.view());
+    Tensor<T, E> get(const std::string& key) const {
+        auto t = source(key).template load<T, E>(key);
+        source(key).release(key);
         return t;
     }
     template <class T, ExtentsType E>
-    void get_into(const std::string& key, const View<T, E, cpu>& dst) const { reader(key).load_into(key, dst); }
+    Tensor<T, E> get(const std::string& key, const E& expected) const {
+        Tensor<T, E> t(expected);
+        source(key).load_into(key, t.view());
+        source(key).release(key);
+        return t;
+    }
+    template <class T, ExtentsType E>
+    void get_into(const std::string& key, const View<T, E, cpu>& dst) const {
+        source(key).load_into(key, dst);
+        source(key).release(key);  // the mapped pages leave the resident set: one copy in memory
+    }
 
-    const SafetensorsReader& reader(const std::string& key) const {
-        const SafetensorsReader* r = find(key);
+    /// The reader providing `key` (any format).
+    const TensorSource& source(const std::string& key) const {
+        const TensorSource* r = find(key);
         if (!r) fail("weights: missing key \"", key, "\"", describe_files());
         return *r;
     }
+    /// The safetensors reader providing `key`; an error if the key comes from a .pth file.
+    const SafetensorsReader& reader(const std::string& key) const {
+        const auto* s = dynamic_cast<const SafetensorsSource*>(&source(key));
+        if (!s) fail(source(key).path().string(), ": key \"", key, "\" is not from a safetensors file (use source())");
+        return s->reader();
+    }
 
 private:
-    const SafetensorsReader* find(const std::string& key) const {
+    const TensorSource* find(const std::string& key) const {
         auto it = owner_.find(key);
-        return it == owner_.end() ? nullptr : readers_[it->second].get();
+        return it == owner_.end() ? nullptr : sources_[it->second].get();
     }
     std::string describe_files() const {
         std::string s = " (in ";
-        for (std::size_t i = 0; i < readers_.size(); ++i) s += (i ? ", " : "") + readers_[i]->path().string();
-        return readers_.empty() ? " (no weight files loaded)" : s + ")";
+        for (std::size_t i = 0; i < sources_.size(); ++i) s += (i ? ", " : "") + sources_[i]->path().string();
+        return sources_.empty() ? " (no weight files loaded)" : s + ")";
     }
 
-    std::vector<std::shared_ptr<SafetensorsReader>> readers_;
+    std::vector<std::shared_ptr<const TensorSource>> sources_;
     std::map<std::string, std::size_t> owner_;
 };
 
