@@ -55,32 +55,28 @@ Outputs run_dit_layer(const GoldenCase& c, const std::string& device) {
     });
 }
 
-Outputs run_dit_forward(const GoldenCase& c, const std::string& device) {
+/// Loads the model and runs one of its frame-level entries on inputs x and timestep.
+template <class Entry>
+static Outputs run_dit_entry(const GoldenCase& c, const std::string& device, const char* output, Entry entry) {
     require_cpu(device, c.component());
     return dit_detail::with_variant(c, [&](auto v) {
-        using V = decltype(v);
-        models::Dit<V> m;
+        models::Dit<decltype(v)> m;
         m.load(c.weights());
         const auto x = c.io().load<float, 4>("x");
         const auto tau = dit_detail::load_vec(c, "timestep");
         Outputs out;
-        out["y"] = NamedArray::from(m.forward(View<const float, DExtents<4>, cpu>(x.view()), tau));
+        out[output] = NamedArray::from(entry(m, View<const float, DExtents<4>, cpu>(x.view()), tau));
         return out;
     });
 }
 
+Outputs run_dit_forward(const GoldenCase& c, const std::string& device) {
+    return run_dit_entry(c, device, "y", [](auto& m, auto x, const auto& tau) { return m.forward(x, tau); });
+}
+
 Outputs run_dit_forward_with_dpmsolver(const GoldenCase& c, const std::string& device) {
-    require_cpu(device, c.component());
-    return dit_detail::with_variant(c, [&](auto v) {
-        using V = decltype(v);
-        models::Dit<V> m;
-        m.load(c.weights());
-        const auto x = c.io().load<float, 4>("x");
-        const auto tau = dit_detail::load_vec(c, "timestep");
-        Outputs out;
-        out["eps"] = NamedArray::from(m.forward_with_dpmsolver(View<const float, DExtents<4>, cpu>(x.view()), tau));
-        return out;
-    });
+    return run_dit_entry(c, device, "eps",
+                         [](auto& m, auto x, const auto& tau) { return m.forward_with_dpmsolver(x, tau); });
 }
 
 }  // namespace cascadev::golden

@@ -58,6 +58,36 @@ constexpr bool convertible_to(DType from) {
         return !is_floating(from);
 }
 
+/// Throws unless a tensor stored as `t` may be loaded as T; names the file and key.
+template <class T>
+void check_loadable(const std::filesystem::path& file, const TensorInfo& t) {
+    if (!convertible_to<T>(t.dtype))
+        fail(file.string(), ": tensor \"", t.name, "\" has dtype ", dtype_name(t.dtype),
+             ", which cannot be loaded as ", dtype_name(dtype_v<T>));
+}
+
+/// The extents E for a stored tensor; a mismatch names the file, key and both shapes.
+template <class T, ExtentsType E>
+E loadable_extents(const std::filesystem::path& file, const TensorInfo& t) {
+    check_loadable<T>(file, t);
+    try {
+        return E::from_dims(std::span<const index_t>(t.shape));
+    } catch (const Error& e) {
+        fail(file.string(), ": tensor \"", t.name, "\": ", e.what());
+    }
+}
+
+/// Checks that a stored tensor can be loaded into `dst` (same shape, contiguous).
+template <class T, ExtentsType E>
+void check_load_into(const std::filesystem::path& file, const TensorInfo& t, const View<T, E, cpu>& dst) {
+    check_loadable<T>(file, t);
+    const auto want = dst.dims();
+    if (t.shape.size() != want.size() || !std::equal(want.begin(), want.end(), t.shape.begin()))
+        fail(file.string(), ": tensor \"", t.name, "\" has shape ", shape_str(t.shape), ", expected ", shape_str(want));
+    if (!dst.is_contiguous())
+        fail(file.string(), ": load_into: destination view for \"", t.name, "\" is not contiguous");
+}
+
 class SafetensorsReader {
 public:
     /// Largest header accepted: real checkpoints have a few hundred KB of JSON.
@@ -108,15 +138,7 @@ public:
     template <class T, ExtentsType E>
     Tensor<T, E> load(std::string_view name) const {
         const TensorInfo& t = info(name);
-        check_convertible<T>(t);
-        E ext = [&] {
-            try {
-                return E::from_dims(std::span<const index_t>(t.shape));
-            } catch (const Error& e) {
-                fail(path().string(), ": tensor \"", name, "\": ", e.what());
-            }
-        }();
-        Tensor<T, E> out(ext);
+        Tensor<T, E> out(loadable_extents<T, E>(path(), t));
         convert_elements(bytes(name).data(), t.dtype, std::size_t(t.numel()), out.data());
         return out;
     }
@@ -127,24 +149,11 @@ public:
     template <class T, ExtentsType E>
     void load_into(std::string_view name, const View<T, E, cpu>& dst) const {
         const TensorInfo& t = info(name);
-        check_convertible<T>(t);
-        const auto want = dst.dims();
-        if (t.shape.size() != want.size() || !std::equal(want.begin(), want.end(), t.shape.begin()))
-            fail(path().string(), ": tensor \"", name, "\" has shape ", shape_str(t.shape), ", expected ",
-                 shape_str(want));
-        if (!dst.is_contiguous())
-            fail(path().string(), ": load_into: destination view for \"", name, "\" is not contiguous");
+        check_load_into(path(), t, dst);
         convert_elements(bytes(name).data(), t.dtype, std::size_t(t.numel()), dst.data());
     }
 
 private:
-    template <class T>
-    void check_convertible(const TensorInfo& t) const {
-        if (!convertible_to<T>(t.dtype))
-            fail(path().string(), ": tensor \"", t.name, "\" has dtype ", dtype_name(t.dtype),
-                 ", which cannot be loaded as ", dtype_name(dtype_v<T>));
-    }
-
     void parse() {
         const auto all = file_.bytes();
         const std::string file = path().string();

@@ -124,16 +124,7 @@ public:
     /// Loads one tensor as T with extents E (dtype converted, strided data gathered).
     template <class T, ExtentsType E>
     Tensor<T, E> load(std::string_view name) const {
-        const TensorInfo& t = info(name);
-        check_convertible<T>(t);
-        E ext = [&] {
-            try {
-                return E::from_dims(std::span<const index_t>(t.shape));
-            } catch (const Error& e) {
-                fail(path().string(), ": tensor \"", name, "\": ", e.what());
-            }
-        }();
-        Tensor<T, E> out(ext);
+        Tensor<T, E> out(loadable_extents<T, E>(path(), info(name)));
         gather_elements(layout(name), out.data());
         return out;
     }
@@ -143,24 +134,11 @@ public:
     /// Loads into an existing contiguous host view of the same shape.
     template <class T, ExtentsType E>
     void load_into(std::string_view name, const View<T, E, cpu>& dst) const {
-        const TensorInfo& t = info(name);
-        check_convertible<T>(t);
-        const auto want = dst.dims();
-        if (t.shape.size() != want.size() || !std::equal(want.begin(), want.end(), t.shape.begin()))
-            fail(path().string(), ": tensor \"", name, "\" has shape ", shape_str(t.shape), ", expected ",
-                 shape_str(want));
-        if (!dst.is_contiguous())
-            fail(path().string(), ": load_into: destination view for \"", name, "\" is not contiguous");
+        check_load_into(path(), info(name), dst);
         gather_elements(layout(name), dst.data());
     }
 
 private:
-    template <class T>
-    void check_convertible(const TensorInfo& t) const {
-        if (!convertible_to<T>(t.dtype))
-            fail(path().string(), ": tensor \"", t.name, "\" has dtype ", dtype_name(t.dtype),
-                 ", which cannot be loaded as ", dtype_name(dtype_v<T>));
-    }
     template <class U>
     static StridedLayout as_bits(StridedLayout l) {
         l.dtype = dtype_v<U>;
