@@ -19,3 +19,11 @@ foreach(_lib IN LISTS BLAS_LIBRARIES)
       "update-alternatives (see .ci/install-deps).")
   endif()
 endforeach()
+
+# FFmpeg (optional): only cascadev::video_io (video/video_io.hpp: decoding, mp4/png
+# writing) needs it; the core library never does. Found through pkg-config, here and in
+# the installed package config alike, as the imported target PkgConfig::CASCADEV_FFMPEG.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(CASCADEV_FFMPEG QUIET IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
+endif()

@@ -7,6 +7,7 @@ namespace cascadev::golden {
 
 Outputs run_resize_bilinear(const GoldenCase&, const std::string& device);
 Outputs run_video_preprocess(const GoldenCase&, const std::string& device);
+Outputs run_video_load(const GoldenCase&, const std::string& device);
 Outputs run_metrics(const GoldenCase&, const std::string& device);
 Outputs run_rng_torch_cpu(const GoldenCase&, const std::string& device);
 Outputs run_sampler_euler_a(const GoldenCase&, const std::string& device);
@@ -20,11 +21,13 @@ Outputs run_effnet_encode(const GoldenCase&, const std::string& device);
 Outputs run_previewer_decode(const GoldenCase&, const std::string& device);
 Outputs run_checkpoint_pth(const GoldenCase&, const std::string& device);
 Outputs run_svd_decode(const GoldenCase&, const std::string& device);
+Outputs run_refine(const GoldenCase&, const std::string& device);
 
 inline const Registry& components() {
     static const Registry r = {
         {"resize.bilinear", run_resize_bilinear},
         {"video.preprocess", run_video_preprocess},
+        {"video.load", run_video_load},
         {"metrics", run_metrics},
         {"rng.torch_cpu", run_rng_torch_cpu},
         {"sampler.euler_a", run_sampler_euler_a},
@@ -38,6 +41,7 @@ inline const Registry& components() {
         {"previewer.decode", run_previewer_decode},
         {"checkpoint.pth", run_checkpoint_pth},
         {"svd.decode", run_svd_decode},
+        {"refine", run_refine},
     };
     return r;
 }

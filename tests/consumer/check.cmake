@@ -13,3 +13,7 @@ step(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${WORK_DIR}/build"
 step(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 step("${WORK_DIR}/build/consumer")
 message(STATUS "${out}")
+if(EXISTS "${WORK_DIR}/build/consumer_video")
+  step("${WORK_DIR}/build/consumer_video")
+  message(STATUS "${out}")
+endif()

@@ -11,6 +11,7 @@
 #include "dit_variants.hpp"
 #include "cascadev/diffusion.hpp"
 #include "cascadev/models/dit.hpp"
+#include "cascadev/pipeline/dit_eps_model.hpp"
 
 namespace cascadev::golden {
 
@@ -37,24 +38,8 @@ struct AnalyticEpsModel {
     }
 };
 
-/// The DiT as an eps model: the first 4 channels of forward_with_dpmsolver(cat([x, x_ref], 1),
-/// t repeated N times) (docs/reference/samplers.md §1).
-template <class V>
-struct DitEpsModel {
-    const models::Dit<V>& dit;
-
-    auto operator()(const diffusion::LatentView& x, const diffusion::LatentView& x_ref, float t) const {
-        const index_t N = x.extent(0), Cx = x.extent(1), Cr = x_ref.extent(1), H = x.extent(2), W = x.extent(3);
-        Tensor<float, DExtents<4>> cat(N, Cx + Cr, H, W);
-        for (index_t n = 0; n < N; ++n)
-            for (index_t ch = 0; ch < Cx + Cr; ++ch)
-                for (index_t h = 0; h < H; ++h)
-                    for (index_t w = 0; w < W; ++w)
-                        cat(n, ch, h, w) = ch < Cx ? x(n, ch, h, w) : x_ref(n, ch - Cx, h, w);
-        const std::vector<float> tau(std::size_t(N), t);
-        return dit.forward_with_dpmsolver(View<const float, DExtents<4>, cpu>(cat.view()), tau);
-    }
-};
+/// The DiT as an eps model: the library's adapter (cascadev/pipeline/dit_eps_model.hpp).
+using pipeline::DitEpsModel;
 
 /// Wraps a model and records the time value of every call.
 template <class M>
