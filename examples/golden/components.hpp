@@ -22,6 +22,7 @@ Outputs run_previewer_decode(const GoldenCase&, const std::string& device);
 Outputs run_checkpoint_pth(const GoldenCase&, const std::string& device);
 Outputs run_svd_decode(const GoldenCase&, const std::string& device);
 Outputs run_refine(const GoldenCase&, const std::string& device);
+Outputs run_pipeline_recon(const GoldenCase&, const std::string& device);
 
 inline const Registry& components() {
     static const Registry r = {
@@ -42,6 +43,7 @@ inline const Registry& components() {
         {"checkpoint.pth", run_checkpoint_pth},
         {"svd.decode", run_svd_decode},
         {"refine", run_refine},
+        {"pipeline.recon", run_pipeline_recon},
     };
     return r;
 }

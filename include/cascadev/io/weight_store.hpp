@@ -146,6 +146,8 @@ public:
     void bind(const std::string& name, const View<T, E, cpu>& param) {
         const std::string key = prefix_ + name;
         root().bound_.insert(key);
+        const auto dims = param.dims();  // by value: one array for both iterators
+        root().requested_.push_back({key, std::vector<index_t>(dims.begin(), dims.end())});
         if (!store_.contains(key)) {
             root().problems_.push_back("missing key \"" + key + "\" (expected shape " + param.extents().str() + ")");
             return;
@@ -156,6 +158,14 @@ public:
             root().problems_.push_back(e.what());
         }
     }
+    /// Every key bound so far (with prefix) and the shape the module expects for it, in
+    /// binding order: a module's parameter list, e.g. for random weights.
+    struct Requested {
+        std::string key;
+        std::vector<index_t> shape;
+    };
+    const std::vector<Requested>& requested() { return root().requested_; }
+
     /// Marks a key as consumed without loading it (e.g. buffers the model recomputes).
     void ignore(const std::string& name) { root().bound_.insert(prefix_ + name); }
 
@@ -180,6 +190,7 @@ private:
     std::string prefix_;
     Binder* parent_ = nullptr;
     std::set<std::string> bound_;
+    std::vector<Requested> requested_;
     std::vector<std::string> problems_;
 };
 
