@@ -395,6 +395,38 @@ BOOST_AUTO_TEST_CASE(hostile_storages) {
     BOOST_TEST(t.data()[3] == 8.f);
 }
 
+// Found with tests/fuzz/fuzz_pth.cpp (UBSan): an empty tensor (one size 0, zero strides) whose
+// other sizes multiply past 2^63 passed validation and then overflowed the row-major strides
+// of the loaded Tensor's view(). The product of the non-zero sizes is now bounded like the element count.
+BOOST_AUTO_TEST_CASE(fuzz_regression_empty_tensor_with_huge_sizes) {
+    auto pickle = [](const std::vector<std::int64_t>& size) {
+        Pickle p;
+        p.op('}').str("state_dict").op('}').str("w");
+        p.global("torch._utils", "_rebuild_tensor_v2").op('(');
+        p.op('(').str("storage").global("torch", "FloatStorage").str("0").str("cpu").i(8).op('t').op('Q');
+        p.i(0).op('(');
+        for (auto v : size) {
+            p.op(0x8a).op(8);  // LONG1 of 8 bytes
+            put_le(p.s, std::uint64_t(v), 8);
+        }
+        p.op('t').op('(');
+        for (std::size_t k = 0; k < size.size(); ++k) p.i(0);  // zero strides: in bounds
+        p.op('t').op(0x89).global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
+        return p.op('s').op('s').done();
+    };
+    const std::string eight = f32_bytes({1, 2, 3, 4, 5, 6, 7, 8});
+    const std::int64_t big = std::int64_t(1) << 62;
+    expect_error(checkpoint(pickle({0, big, big}), {{"archive/data/0", eight}}), "too large");
+    expect_error(checkpoint(pickle({2, 0, big, 4}), {{"archive/data/0", eight}}), "too large");
+    // An empty tensor with moderate sizes still loads (as nothing).
+    TempDir d;
+    write_file(d / "empty.pth", checkpoint(pickle({0, 1 << 20, 1 << 20}), {{"archive/data/0", eight}}));
+    const PthReader r(d / "empty.pth");
+    const auto t = r.load<float, 3>("w");
+    BOOST_TEST(t.size() == 0);
+    BOOST_TEST(r.read_raw("w").empty());
+}
+
 BOOST_AUTO_TEST_CASE(legacy_pickle_is_a_clear_error) {
     TempDir d;
     write_file(d / "old.pth", std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15));

@@ -555,6 +555,34 @@ BOOST_AUTO_TEST_CASE(byte_count_overflow_is_rejected) {
     }
 }
 
+// Found by tests/fuzz/fuzz_safetensors.cpp (UBSan): an empty tensor whose other extents
+// multiply past 2^63 passed validation (its byte count is 0) and then overflowed the row-major
+// strides of SafetensorsSource::layout / View; and loading any empty tensor passed a null
+// destination to memcpy. The first is now rejected, the second loads as an empty tensor.
+BOOST_AUTO_TEST_CASE(fuzz_regression_empty_tensors) {
+    TempDir tmp;
+    for (const char* body : {R"({"dtype":"U8","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[0,0]})",
+                             R"({"dtype":"F32","shape":[0,1099511627776,1099511627776],"data_offsets":[0,0]})",
+                             R"({"dtype":"I64","shape":[0,2147483648,2147483648,4],"data_offsets":[0,0]})"}) {
+        const fs::path p = tmp / "empty_huge.safetensors";
+        write_file(p, st_file(entry("w", body), ""));
+        expect_error([&] { SafetensorsReader r(p); }, {p.string(), "\"w\"", "too large"}, body);
+    }
+    const fs::path p = tmp / "empty.safetensors";
+    write_file(p, st_file(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},)"
+                          R"("b":{"dtype":"F16","shape":[2,0,1099511627776],"data_offsets":[0,0]}})", ""));
+    const SafetensorsReader r(p);
+    const auto a = r.load<float, 1>("a");
+    const auto b = r.load<float, 3>("b");
+    const auto va = r.view<float, 1>("a");
+    BOOST_TEST(a.size() == 0);
+    BOOST_TEST(b.size() == 0);
+    BOOST_TEST(va.size() == 0);
+    Tensor<float, DExtents<1>> dst(0);
+    r.load_into("a", dst.view());
+    BOOST_TEST(r.bytes("b").size() == 0u);
+}
+
 // ---- alignment --------------------------------------------------------------------------------------
 // The writer lays tensors out in name order with no padding, so a 1- or 2-byte dtype before a
 // wider one leaves the wider one misaligned: load() must still read it (memcpy), view() must not.

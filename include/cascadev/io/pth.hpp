@@ -229,7 +229,9 @@ private:
         auto bad = [&](auto&&... what) { fail(file, ": tensor \"", name, "\": ", what...); };
         if (t.size.size() > 16) bad("rank ", t.size.size(), " is too large");
         if (t.offset < 0) bad("negative storage offset ", t.offset);
-        // Largest element index reached, overflow-checked (storage numel < 2^62).
+        // Largest element index reached, overflow-checked (storage numel < 2^62). The
+        // product of the non-zero sizes is bounded too: an empty tensor such as
+        // [0, 2^62, 2^62] would otherwise overflow its row-major strides when loaded.
         const std::uint64_t lim = std::uint64_t(1) << 62;
         std::uint64_t numel = 1, last = std::uint64_t(t.offset);
         bool empty = false;
@@ -239,7 +241,7 @@ private:
             const auto n = std::uint64_t(t.size[k]), st = std::uint64_t(t.stride[k]);
             if (n == 0) empty = true;
             if (n > lim || (n && numel > lim / n)) bad("size ", shape_str(t.size), " is too large");
-            numel *= n;
+            if (n) numel *= n;
             if (n > 0 && st > 0) {
                 if (n - 1 > lim / st) bad("stride ", shape_str(t.stride), " is too large");
                 last += (n - 1) * st;

@@ -37,6 +37,7 @@ struct TensorInfo {
 /// Copies `n` elements of dtype `src_type` at `src` into `dst`, converting to T.
 template <class T>
 void convert_elements(const std::byte* src, DType src_type, std::size_t n, T* dst) {
+    if (n == 0) return;  // an empty tensor's buffer may be null: memcpy(nullptr, ..., 0) is UB
     if (src_type == dtype_v<T>) {
         std::memcpy(dst, src, n * sizeof(T));
         return;
@@ -202,17 +203,22 @@ private:
         }
         if (!v.contains("shape") || !v["shape"].is_array()) bad("missing or non-array \"shape\"");
         // Element count with overflow checks: a hostile shape must not wrap around.
-        // The limit is in bytes, so numel * dtype_size below cannot wrap either.
+        // The limit is in bytes, so numel * dtype_size below cannot wrap either. The
+        // product of the non-zero extents is bounded too: an empty tensor such as
+        // [0, 2^40, 2^40] would otherwise overflow its row-major strides.
         const std::uint64_t limit = (std::uint64_t(1) << 62) / dtype_size(t.dtype);
-        std::uint64_t numel = 1;
+        std::uint64_t nonzero = 1;
+        bool empty = false;
         for (const auto& d : v["shape"]) {
             if (!d.is_number_unsigned()) bad("shape entries must be non-negative integers");
             const std::uint64_t x = d.get<std::uint64_t>();
-            if (x > limit || (x != 0 && numel > limit / x))
+            if (x > limit || (x != 0 && nonzero > limit / x))
                 bad("shape ", v["shape"].dump(), " is too large");
-            numel *= x;
+            if (x == 0) empty = true;
+            else nonzero *= x;
             t.shape.push_back(index_t(x));
         }
+        const std::uint64_t numel = empty ? 0 : nonzero;
         const auto& off = v.contains("data_offsets") ? v["data_offsets"] : nlohmann::json();
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
             bad("\"data_offsets\" must be two non-negative integers");
