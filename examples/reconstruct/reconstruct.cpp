@@ -16,7 +16,8 @@
 // synthetic moving pattern (8 frames of 64 x 64); prints stage timings and metrics.
 //
 // Writes into --out (created if needed): latent.safetensors (latent [1, 16, T, h, w],
-// refined [1, 4, T, 4h, 4w]), preview.mp4/.png and reconstruction.mp4/.png (with FFmpeg;
+// refined [1, 4, T, 4h, 4w]), preview.mp4/.png, reconstruction.mp4/.png and the side-by-side
+// comparison cmp.mp4/.png (input | preview | reconstruction) (with FFmpeg;
 // the PNGs stack the first <= 16 frames vertically, as recon.sh's enc.jpg), else
 // preview.safetensors / reconstruction.safetensors (RGB uint8 frames [T, H, W, 3] under
 // "frames"), metrics.txt and metrics.json (PSNR / SSIM per frame and means). Everything is
@@ -241,6 +242,12 @@ int run(const Args& a) {
     video::write_mp4(staging / "reconstruction.mp4", r.decoded_u8.view(), a.fps);
     video::write_png(staging / "preview.png", stack_frames(r.preview_u8.view()).view());
     video::write_png(staging / "reconstruction.png", stack_frames(r.decoded_u8.view()).view());
+    {  // The comparison (recon.sh's cmp.mp4 / cmp.png): input | preview | reconstruction.
+        const video::VideoTensor input = video::frames_to_video(r.input.view(), false);
+        const video::Clip cmp = video::side_by_side({input.view(), r.preview.view(), r.decoded.view()});
+        video::write_mp4(staging / "cmp.mp4", cmp.view(), a.fps);
+        video::write_png(staging / "cmp.png", stack_frames(cmp.view()).view());
+    }
 #else
     (void)src_fps;
     (void)stack_frames;
