@@ -6,12 +6,20 @@
 #   bench/run_cpu_bench.sh [--bin PATH] [--threads N] [--runs N] [--repeats N] [--warmup N]
 #                          [--enc-frames T] [--dec-frames T] [--size S] [--slice N]
 #                          [--python PY] [--cases "encoder decoder"] [--json FILE]
+#                          [--torch-openblas DIR|system]
 #
 # Every case runs in its own process (so peak RSS is that case's), `runs` times per side
 # (default 3, alternating cascadev and torch); each process times `repeats` runs (default 1)
 # after `warmup` untimed ones (default 1). The table takes the best time over all of them and
 # the largest peak RSS (VmHWM). ratio = torch s / cascadev s (> 1: cascadev faster);
 # mem = cascadev peak RSS / torch peak RSS.
+#
+# torch reaches OpenBLAS through libblas.so.3 -> libopenblas.so.0, which .ci/install-deps
+# points at OpenBLAS's OpenMP build. Called from inside torch's own OpenMP regions
+# (slow_conv2d's per-sample loop) that build's threaded GEMMs spin in a one-thread nested
+# region and crawl (a batch-4 float64 3x3 conv: > 40 s instead of 0.25 s). So torch runs
+# with LD_LIBRARY_PATH=--torch-openblas (default: the pthread build's folder when it
+# exists; "system" = leave the process alone). cascadev keeps the OpenMP build.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +35,7 @@ slice=4
 py=/usr/bin/python3
 cases="encoder decoder"
 json_out=""
+torch_openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
 while [[ $# -gt 0 ]]; do
   case $1 in
     --bin) bin=$2; shift 2 ;;
@@ -41,7 +50,8 @@ while [[ $# -gt 0 ]]; do
     --python) py=$2; shift 2 ;;
     --cases) cases=$2; shift 2 ;;
     --json) json_out=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --torch-openblas) torch_openblas=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run_cpu_bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +64,10 @@ fi
 "$py" -c "import torch, torchvision" 2>/dev/null || { echo "run_cpu_bench.sh: $py cannot import torch/torchvision (apt-get install python3-torch python3-torchvision)" >&2; exit 1; }
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
+torch_env=()
+if [[ $torch_openblas != system && -d $torch_openblas ]]; then
+  torch_env=(env "LD_LIBRARY_PATH=$torch_openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+fi
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 
@@ -63,7 +77,7 @@ for c in $cases; do
   common=(--case "$c" --frames "$frames" --size "$size" --slice "$slice" --repeats "$repeats" --warmup "$warmup")
   for ((r = 0; r < runs; ++r)); do
     "$bin" "${common[@]}" >>"$tmp"
-    "$py" "$here/torch_conv.py" "${common[@]}" --threads "$threads" >>"$tmp"
+    "${torch_env[@]}" "$py" "$here/torch_conv.py" "${common[@]}" --threads "$threads" >>"$tmp"
   done
 done
 
