@@ -37,7 +37,7 @@
 #include "cascadev/io/atomic_file.hpp"
 #include "cascadev/io/safetensors.hpp"
 #include "cascadev/vae.hpp"
-#include "progress_bar.hpp"
+#include "../common/progress_bar.hpp"
 #ifdef CASCADEV_HAVE_FFMPEG
 #include "cascadev/video/video_io.hpp"
 #endif

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 
+#include "../common/progress_bar.hpp"
 #include "cascadev/diffusion.hpp"
 #include "cascadev/io/safetensors.hpp"
 #include "cascadev/io/weight_store.hpp"
@@ -39,9 +40,6 @@ namespace po = boost::program_options;
 using namespace cascadev;
 
 namespace {
-
-/// True while a carriage-return progress line is open on stderr (an error starts a new line).
-bool g_line_open = false;
 
 struct Args {
     std::string input, output, weights, variant = "xl2", key = "latent", out_key = "latent";
@@ -68,31 +66,6 @@ auto with_variant(std::string name, F&& f) {
     fail("--variant: unknown DiT variant \"", name, "\" (expected xl2, xl2_d4, tiny, tiny8 or tiny_s8)");
 }
 
-/// A progress line on stderr: carriage-return updates on a terminal, one line per step otherwise.
-class ProgressBar {
-public:
-    explicit ProgressBar(bool enabled) : enabled_(enabled), tty_(::isatty(2) != 0) {}
-    void start() { t0_ = clock::now(); }
-    void operator()(int step, int total) {
-        if (!enabled_) return;
-        const double el = std::chrono::duration<double>(clock::now() - t0_).count();
-        const double per = el / step, eta = per * (total - step);
-        constexpr int width = 24;
-        const int filled = total > 0 ? int(double(width) * step / total) : width;
-        std::string bar(std::size_t(filled), '#');
-        bar.append(std::size_t(width - filled), '.');
-        std::fprintf(stderr, "%srefine [%s] step %d/%d  %.2f s/step  ETA %d:%02d  elapsed %d:%02d%s", tty_ ? "\r" : "",
-                     bar.c_str(), step, total, per, int(eta) / 60, int(eta) % 60, int(el) / 60, int(el) % 60,
-                     tty_ ? (step == total ? "\n" : "") : "\n");
-        g_line_open = tty_ && step != total;
-        std::fflush(stderr);
-    }
-
-private:
-    using clock = std::chrono::steady_clock;
-    bool enabled_, tty_;
-    clock::time_point t0_{};
-};
 
 diffusion::AnyNoise make_noise(const Args& a) {
     if (!a.noise.empty()) return diffusion::RecordedNoise(a.noise);
@@ -152,9 +125,10 @@ int run_refine(const Args& a) {
             fail(a.weights, " (--weights, variant ", V::name, "): ", e.what());
         }
 
-        ProgressBar bar(!a.quiet);
-        bar.start();
-        const auto y = pipeline::refine(dit, lat, opt, noise, [&](int s, int n) { bar(s, n); });
+        examples::ProgressBar bar(!a.quiet);
+        bar.start("refine");
+        const auto y = pipeline::refine(dit, lat, opt, noise, [&](int s, int n) { bar("refine", s, n); });
+        bar.close();
         if (auto* rec = noise.target<diffusion::RecordedNoise>(); rec && rec->remaining() != 0)
             std::fprintf(stderr, "cascadev-refine: note: %s: %zu recorded noise tensor(s) unused (next: %s)\n",
                          a.noise.c_str(), rec->remaining(), rec->next_key().c_str());
@@ -274,7 +248,7 @@ int main(int argc, char** argv) {
         }
         return run_refine(a);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "%scascadev-refine: %s\n", g_line_open ? "\n" : "", e.what());
+        std::fprintf(stderr, "cascadev-refine: %s\n", e.what());
         return 1;
     }
 }

@@ -18,6 +18,14 @@ public:
     ProgressBar(const ProgressBar&) = delete;
     ProgressBar& operator=(const ProgressBar&) = delete;
 
+    /// Starts timing `stage` now (otherwise its clock starts at its first report, so the
+    /// first step's time is not counted).
+    void start(std::string_view stage) {
+        close();
+        stage_ = std::string(stage);
+        t0_ = clock::now();
+    }
+
     /// Frames of work one step of `stage` stands for (frames/s = steps · this / seconds).
     void set_frames_per_step(const std::string& stage, double frames) { per_step_[stage] = frames; }
 
