@@ -29,7 +29,9 @@
 #include <optional>
 #include <string>
 
+#include "../common/noise_choice.hpp"
 #include "../common/progress_bar.hpp"
+#include "../common/variants.hpp"
 #include "cascadev/diffusion.hpp"
 #include "cascadev/io/safetensors.hpp"
 #include "cascadev/io/weight_store.hpp"
@@ -53,26 +55,6 @@ struct Args {
     std::string check, reference, reference_key = "y";
     double tol = 1e-4;
 };
-
-/// Calls f(V{}) for the variant named on the command line ("tiny" or "dit.tiny", ...).
-template <class F>
-auto with_variant(std::string name, F&& f) {
-    if (name.rfind("dit.", 0) == 0) name = name.substr(4);
-    if (name == "xl2") return f(models::DitXL2{});
-    if (name == "xl2_d4") return f(models::DitXL2D4{});
-    if (name == "tiny") return f(models::DitTiny{});
-    if (name == "tiny8") return f(models::DitTiny8{});
-    if (name == "tiny_s8") return f(models::DitTinyS8{});
-    fail("--variant: unknown DiT variant \"", name, "\" (expected xl2, xl2_d4, tiny, tiny8 or tiny_s8)");
-}
-
-
-diffusion::AnyNoise make_noise(const Args& a) {
-    if (!a.noise.empty()) return diffusion::RecordedNoise(a.noise);
-    if (a.rng == "torch") return diffusion::TorchCpuGenerator(a.seed);
-    if (a.rng == "philox") return diffusion::PhiloxGenerator(a.seed);
-    fail("--rng must be torch or philox, got \"", a.rng, "\"");
-}
 
 int run_refine(const Args& a) {
     pipeline::RefineOptions opt;
@@ -101,7 +83,7 @@ int run_refine(const Args& a) {
         fail(a.input, ": tensor \"", a.key, "\" has shape ", shape_str(in.info(a.key).shape),
              ", expected a latent [1, 16, T, h, w]");
     const auto lat = in.load<float, 5>(a.key);
-    auto noise = make_noise(a);
+    auto noise = examples::make_noise(a.rng, a.seed, a.noise);
     if (auto* rec = noise.target<diffusion::RecordedNoise>()) {
         // z, then one tensor per Euler-ancestral step: all must be there before the run starts.
         const std::size_t need = 1 + (opt.sampler == diffusion::Sampler::euler_a ? std::size_t(opt.steps) : 0);
@@ -110,7 +92,7 @@ int run_refine(const Args& a) {
                  diffusion::sampler_name(opt.sampler), " with ", opt.steps, " steps needs ", need);
     }
 
-    return with_variant(a.variant, [&](auto v) -> int {
+    return examples::with_dit_variant(a.variant, [&](auto v) -> int {
         using V = decltype(v);
         try {
             pipeline::check_refine_input<V>(lat, opt);
@@ -207,8 +189,7 @@ int main(int argc, char** argv) {
         ("sampler", po::value(&a.sampler)->default_value(a.sampler), "euler_a, ddim or dpms")                //
         ("steps", po::value(&a.steps)->default_value(a.steps), "sampler steps (dpms: >= 2)")                 //
         ("seed", po::value(&a.seed)->default_value(a.seed), "noise seed")                                    //
-        ("rng", po::value(&a.rng)->default_value(a.rng),
-         "noise generator: torch (PyTorch CPU randn, bit-exact) or philox (counter-based)")                   //
+        ("rng", po::value(&a.rng)->default_value(a.rng), examples::rng_help)                   //
         ("noise", po::value(&a.noise), "recorded noise noise_0, noise_1, ... (safetensors) instead of --rng")  //
         ("sr-scale", po::value(&a.sr_scale)->default_value(a.sr_scale), "spatial enlargement of the latent")  //
         ("scale-factor", po::value(&a.scale_factor)->default_value(a.scale_factor), "SVD latent scale")       //

@@ -20,15 +20,15 @@ namespace cascadev::io {
 enum class CheckpointFormat { safetensors, pytorch_zip, pytorch_legacy, unknown };
 
 /// Sniffs the first bytes: safetensors starts with a length then '{'; torch >= 1.6
-/// writes a zip ("PK\3\4"); older torch.save writes a bare pickle (0x80 PROTO).
+/// writes a zip ("PK\3\4"); older torch.save (and _use_new_zipfile_serialization=False)
+/// writes a sequence of pickles (0x80 PROTO first). PthReader reads both torch formats.
 inline CheckpointFormat detect_format(const std::filesystem::path& path) {
     const MappedFile f(path);
     const auto b = f.bytes();
     if (b.size() >= 4 && b[0] == std::byte{'P'} && b[1] == std::byte{'K'} && b[2] == std::byte{3} &&
         b[3] == std::byte{4})
         return CheckpointFormat::pytorch_zip;
-    if (b.size() >= 2 && b[0] == std::byte{0x80} && std::to_integer<int>(b[1]) <= 5)
-        return CheckpointFormat::pytorch_legacy;
+    if (starts_like_pickle(b)) return CheckpointFormat::pytorch_legacy;
     if (b.size() >= 9) {
         std::size_t i = 8;
         while (i < b.size() && i < 64 && (b[i] == std::byte{' '} || b[i] == std::byte{'\n'})) ++i;
@@ -42,20 +42,19 @@ public:
     WeightStore() = default;
     explicit WeightStore(const std::filesystem::path& path, const PthOptions& pth = {}) { add_file(path, pth); }
 
-    /// Adds one checkpoint file (safetensors or a PyTorch zip checkpoint, told apart by
-    /// content); keys must not repeat across files. `pth` selects the dict of a .pth.
+    /// Adds one checkpoint file (safetensors or a PyTorch checkpoint, zip or legacy, told
+    /// apart by content); keys must not repeat across files. `pth` selects the dict of a .pth.
     void add_file(const std::filesystem::path& path, const PthOptions& pth = {}) {
         std::shared_ptr<const TensorSource> src;
         switch (detect_format(path)) {
             case CheckpointFormat::safetensors:
                 src = std::make_shared<SafetensorsSource>(std::make_shared<SafetensorsReader>(path));
                 break;
-            case CheckpointFormat::pytorch_zip: src = std::make_shared<PthReader>(path, pth); break;
-            case CheckpointFormat::pytorch_legacy:
-                fail(path.string(), ": legacy (pre-1.6) torch.save pickle; convert it with torch first "
-                     "(re-save it with a recent torch) or convert it to .safetensors");
+            case CheckpointFormat::pytorch_zip:
+            case CheckpointFormat::pytorch_legacy: src = std::make_shared<PthReader>(path, pth); break;
             case CheckpointFormat::unknown:
-                fail(path.string(), ": not a checkpoint cascadev can read (neither safetensors nor a PyTorch zip)");
+                fail(path.string(), ": not a checkpoint cascadev can read (neither safetensors nor a PyTorch "
+                                    "torch.save file)");
         }
         add_source(std::move(src));
     }
@@ -109,15 +108,20 @@ public:
         return s->reader();
     }
 
+    /// The files' paths, comma separated.
+    std::string file_names() const {
+        std::string s;
+        for (std::size_t i = 0; i < sources_.size(); ++i) s += (i ? ", " : "") + sources_[i]->path().string();
+        return s;
+    }
+
 private:
     const TensorSource* find(const std::string& key) const {
         auto it = owner_.find(key);
         return it == owner_.end() ? nullptr : sources_[it->second].get();
     }
     std::string describe_files() const {
-        std::string s = " (in ";
-        for (std::size_t i = 0; i < sources_.size(); ++i) s += (i ? ", " : "") + sources_[i]->path().string();
-        return sources_.empty() ? " (no weight files loaded)" : s + ")";
+        return sources_.empty() ? " (no weight files loaded)" : " (in " + file_names() + ")";
     }
 
     std::vector<std::shared_ptr<const TensorSource>> sources_;
@@ -177,9 +181,21 @@ public:
             for (const auto& k : store_.keys())
                 if (k.rfind(prefix_, 0) == 0 && !r.bound_.count(k)) unexpected.push_back(k);
         if (r.problems_.empty() && unexpected.empty()) return;
-        std::string msg = "weights do not match the model" + (prefix_.empty() ? "" : " under \"" + prefix_ + "\"") + ":";
-        for (const auto& p : r.problems_) msg += "\n  " + p;
-        for (const auto& k : unexpected) msg += "\n  unexpected key \"" + k + "\"";
+        std::string msg = store_.file_names() + ": weights do not match the model" +
+                          (prefix_.empty() ? "" : " under \"" + prefix_ + "\"") + ":";
+        // A wrong file typically gives hundreds of problems: list the first few.
+        constexpr std::size_t shown = 12;
+        std::size_t n = 0;
+        for (const auto& p : r.problems_)
+            if (n++ < shown) msg += "\n  " + p;
+        for (const auto& k : unexpected)
+            if (n++ < shown) msg += "\n  unexpected key \"" + k + "\"";
+        if (n > shown) msg += "\n  ... and " + std::to_string(n - shown) + " more";
+        const bool none_found =
+            std::none_of(r.bound_.begin(), r.bound_.end(), [&](const std::string& k) { return store_.contains(k); });
+        if (none_found && !store_.keys().empty())
+            msg += "\n  (none of the model's keys is in the file, which holds " + std::to_string(store_.keys().size()) +
+                   " key(s) such as \"" + store_.keys().front() + "\": is it the right file?)";
         fail(msg);
     }
 
