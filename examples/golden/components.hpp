@@ -23,6 +23,7 @@ Outputs run_checkpoint_pth(const GoldenCase&, const std::string& device);
 Outputs run_svd_decode(const GoldenCase&, const std::string& device);
 Outputs run_refine(const GoldenCase&, const std::string& device);
 Outputs run_pipeline_recon(const GoldenCase&, const std::string& device);
+Outputs run_lpips(const GoldenCase&, const std::string& device);
 
 inline const Registry& components() {
     static const Registry r = {
@@ -44,6 +45,7 @@ inline const Registry& components() {
         {"svd.decode", run_svd_decode},
         {"refine", run_refine},
         {"pipeline.recon", run_pipeline_recon},
+        {"lpips", run_lpips},
     };
     return r;
 }

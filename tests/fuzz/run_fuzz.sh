@@ -2,8 +2,9 @@
 # Fuzzes the checkpoint readers (tests/fuzz/fuzz_*.cpp) with libFuzzer under ASan/UBSan.
 #   run_fuzz.sh BUILD_DIR [TARGET...]      (targets: safetensors pth; default both)
 # Each target is built with clang++-14 into BUILD_DIR (rebuilt when a source or a library
-# header is newer), seeded with every *.safetensors / *.pth under tests/golden (copied
-# into a temporary corpus) and run for CASCADEV_FUZZ_SECONDS (default 60) seconds.
+# header is newer), seeded with every *.safetensors / *.pth under tests/golden, tests/io/data
+# and tests/models/data (zip and legacy .pth; copied into a temporary corpus) and run for
+# CASCADEV_FUZZ_SECONDS (default 60) seconds.
 # Exit: 0 clean, 1 a finding (the reproducer's path is printed; rerun it with
 # `BUILD_DIR/fuzz_<target> REPRODUCER`), 2 usage/build error, 77 clang++-14 missing (skip).
 set -uo pipefail
@@ -63,7 +64,8 @@ for t in "${targets[@]}"; do
   # Seeds: the golden files, named by content (duplicates collapse).
   while IFS= read -r -d '' f; do
     cp "$f" "$corpus/$(sha1sum "$f" | cut -c1-40)"
-  done < <(find "$repo/tests/golden" -type f -name "$pattern" -size -1025k -print0)
+  done < <(find "$repo/tests/golden" "$repo/tests/io/data" "$repo/tests/models/data" -type f -name "$pattern" \
+             -size -1025k -print0 2>/dev/null)
   seeds=$(ls "$corpus" | wc -l)
   artifacts=$build/artifacts/$t
   mkdir -p "$artifacts"

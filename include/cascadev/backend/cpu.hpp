@@ -7,6 +7,7 @@
 #include "cascadev/backend/cpu/gemm.hpp"
 #include "cascadev/backend/cpu/norm.hpp"
 #include "cascadev/backend/cpu/parallel.hpp"
+#include "cascadev/backend/cpu/pool.hpp"
 #include "cascadev/backend/cpu/resize.hpp"
 #include "cascadev/backend/cpu/softmax.hpp"
 #include "cascadev/backend/cpu/xtensor_adapt.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // A restricted unpickler: the subset of pickle (protocols 2-5) that torch.save writes for
-// state dicts. It builds plain values (None, bools, ints, floats, strings, bytes, tuples,
+// state dicts (the zip format's data.pkl and the legacy format's sequence of pickles, see
+// pth.hpp). It builds plain values (None, bools, ints, floats, strings, bytes, tuples,
 // lists, dicts) and never executes anything: GLOBAL / STACK_GLOBAL resolve only names on
 // an explicit allow-list (collections.OrderedDict, torch's tensor/parameter rebuild
 // functions, the typed storage classes), REDUCE calls only those, and every other opcode
@@ -22,13 +23,14 @@
 
 namespace cascadev::io::pickle {
 
-enum class Kind { none, boolean, integer, floating, string, bytes, tuple, list, dict, global, storage, tensor };
+enum class Kind { none, boolean, integer, bigint, floating, string, bytes, tuple, list, dict, global, storage, tensor };
 
 inline const char* kind_name(Kind k) {
     switch (k) {
         case Kind::none: return "None";
         case Kind::boolean: return "bool";
         case Kind::integer: return "int";
+        case Kind::bigint: return "int (beyond 64 bits)";
         case Kind::floating: return "float";
         case Kind::string: return "str";
         case Kind::bytes: return "bytes";
@@ -54,7 +56,7 @@ struct Value {
     bool b = false;
     std::int64_t i = 0;
     double f = 0;
-    std::string s;  // str, bytes, or "module.name" of a global
+    std::string s;  // str, bytes, "module.name" of a global, or a bigint's little-endian bytes
     std::vector<Value*> items;                       // tuple, list
     std::vector<std::pair<Value*, Value*>> entries;  // dict, in insertion order
     std::size_t storage = 0;                         // storage
@@ -102,6 +104,9 @@ inline bool allowed_global(std::string_view name) {
         "torch._utils._rebuild_parameter_with_state",
         "torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.DoubleStorage",
         "torch.LongStorage", "torch.IntStorage", "torch.ByteStorage", "torch.BoolStorage"};
+    // The CUDA storage classes old files saved from a GPU name: the same classes by type.
+    if (name.starts_with("torch.cuda.") && name.ends_with("Storage") && name.find('.', 11) == name.npos)
+        return allowed_global(std::string("torch.") + std::string(name.substr(11)));
     for (auto a : allowed)
         if (a == name) return true;
     return false;
@@ -113,6 +118,7 @@ public:
     static constexpr std::size_t max_stack = 1u << 24;     // values on the stack
     static constexpr std::size_t max_memo = 1u << 24;      // memo entries
     static constexpr std::size_t max_values = 1u << 26;    // values created in all
+    static constexpr std::size_t max_bigint_bytes = 64;    // LONG1/LONG4 beyond 64 bits
 
     /// Resolves a BINPERSID id (a tuple) to a storage index; throws on a bad id.
     using PersistentLoad = std::function<std::size_t(const Value& pid)>;
@@ -121,8 +127,18 @@ public:
     Unpickler(std::span<const std::byte> data, std::string where, PersistentLoad persistent_load)
         : d_(data), where_(std::move(where)), persistent_load_(std::move(persistent_load)) {}
 
-    /// Runs the stream to STOP and returns the top value (owned by this Unpickler).
+    /// Runs the stream to STOP and returns the top value (owned by this Unpickler); the
+    /// stream must end there.
     const Value& load() {
+        const Value& v = load_prefix();
+        if (pos_ != d_.size()) err(d_.size() - pos_, " bytes after STOP");
+        return v;
+    }
+    /// Runs the stream to its first STOP and returns the top value; bytes after it are left
+    /// for the caller (consumed() says where they start). The legacy torch.save format is a
+    /// sequence of pickles followed by raw storages.
+    const Value& load_prefix() {
+        if (done_) err("load called twice");
         while (true) {
             if (pos_ >= d_.size()) err("the pickle stream ends without STOP");
             op_pos_ = pos_;
@@ -130,11 +146,13 @@ public:
             if (op == '.') break;
             step(op);
         }
+        done_ = true;
         if (stack_.size() != 1 || !marks_.empty())
             err("STOP with ", stack_.size(), " values on the stack and ", marks_.size(), " open MARKs (expected one value)");
-        if (pos_ != d_.size()) err(d_.size() - pos_, " bytes after STOP");
         return *stack_.back();
     }
+    /// Bytes read so far (after load_prefix: the pickle's length including STOP).
+    std::size_t consumed() const { return pos_; }
 
 private:
     template <class... A>
@@ -318,7 +336,13 @@ private:
             case 'M': { Value* v = make(Kind::integer); v->i = std::int64_t(le(2)); push(v); return; }
             case 0x8a: case 0x8b: {  // LONG1 / LONG4: little-endian two's complement
                 const std::uint64_t n = op == 0x8a ? le(1) : le(4);
-                if (n > 8) err(opcode_name(op), " of ", n, " bytes does not fit in 64 bits");
+                if (n > 8) {  // kept as bytes (torch's legacy magic number is 80 bits)
+                    if (n > max_bigint_bytes) err(opcode_name(op), " of ", n, " bytes is too long");
+                    Value* v = make(Kind::bigint);
+                    v->s = bytes(n);
+                    push(v);
+                    return;
+                }
                 const std::string b = bytes(n);
                 std::uint64_t u = 0;
                 for (std::size_t i = b.size(); i-- > 0;) u = (u << 8) | std::uint8_t(b[i]);
@@ -449,6 +473,7 @@ private:
     std::string where_;
     PersistentLoad persistent_load_;
     std::size_t pos_ = 0, op_pos_ = 0;
+    bool done_ = false;
     std::deque<Value> arena_;
     std::vector<Value*> stack_;
     std::vector<std::size_t> marks_;

@@ -183,19 +183,20 @@ public:
         if (r.problems_.empty() && unexpected.empty()) return;
         std::string msg = store_.file_names() + ": weights do not match the model" +
                           (prefix_.empty() ? "" : " under \"" + prefix_ + "\"") + ":";
-        // A wrong file typically gives hundreds of problems: list the first few.
-        constexpr std::size_t shown = 12;
+        // Every problem is listed, except for a file that holds none of the model's keys
+        // (the wrong file): there the first few and a hint say more than hundreds of lines.
+        const bool none_found =
+            std::none_of(r.bound_.begin(), r.bound_.end(), [&](const std::string& k) { return store_.contains(k); });
+        const std::size_t shown = none_found && !store_.keys().empty() ? 12 : std::size_t(-1);
         std::size_t n = 0;
         for (const auto& p : r.problems_)
             if (n++ < shown) msg += "\n  " + p;
         for (const auto& k : unexpected)
             if (n++ < shown) msg += "\n  unexpected key \"" + k + "\"";
-        if (n > shown) msg += "\n  ... and " + std::to_string(n - shown) + " more";
-        const bool none_found =
-            std::none_of(r.bound_.begin(), r.bound_.end(), [&](const std::string& k) { return store_.contains(k); });
-        if (none_found && !store_.keys().empty())
-            msg += "\n  (none of the model's keys is in the file, which holds " + std::to_string(store_.keys().size()) +
-                   " key(s) such as \"" + store_.keys().front() + "\": is it the right file?)";
+        if (n > shown)
+            msg += "\n  ... and " + std::to_string(n - shown) + " more; none of the model's keys is in the file, which holds " +
+                   std::to_string(store_.keys().size()) + " key(s) such as \"" + store_.keys().front() +
+                   "\": is it the right file?";
         fail(msg);
     }
 
