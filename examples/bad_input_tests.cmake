@@ -101,7 +101,7 @@ cascadev_expect_failure(reconstruct.missing_weights COMMAND ${_rec} ${_case}/io.
   MESSAGE "missing effnet_encoder.safetensors \\(the EfficientNet encoder, published in Hugging Face stabilityai/StableWurst\\)"
   ABSENT ${_rec_out})
 cascadev_expect_failure(reconstruct.bad_rng COMMAND ${_rec} ${_case}/io.safetensors --weights ${_case} ${_tiny} --rng dice --out ${_rec_out}
-  EXIT_CODE 2 MESSAGE "--rng: expected torch or philox" ABSENT ${_rec_out})
+  EXIT_CODE 2 MESSAGE "--rng: expected torch, torch-cuda\\[:GPU\\] or philox" ABSENT ${_rec_out})
 
 # --- corrupt and truncated videos, too few frames in a real video (FFmpeg builds): the
 # truncated one is cut from the demo's reconstruction.mp4.

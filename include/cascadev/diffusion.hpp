@@ -8,3 +8,4 @@
 #include "cascadev/diffusion/noise.hpp"
 #include "cascadev/diffusion/sampler.hpp"
 #include "cascadev/diffusion/schedule.hpp"
+#include "cascadev/diffusion/torch_cuda_rng.hpp"

@@ -30,6 +30,10 @@
 //  - PhiloxGenerator: counter-based (Philox4x32-10 + Box-Muller in double); element i
 //    of the stream depends only on (seed, stream, i), so results do not depend on the
 //    thread count or on how the stream is cut into draws. OpenMP-parallel.
+//  - TorchCudaGenerator (torch_cuda_rng.hpp, built on philox4x32_10 below):
+//    `torch.manual_seed(seed); torch.randn(shape, device='cuda')` reproduced on the CPU
+//    for a named GPU launch shape (curand's Philox stream and PyTorch's launch and offset
+//    arithmetic exact; values within the GPU's __sincosf approximation, docs/noise.md).
 //  - AnyNoise: a type-erased wrapper around any of them, for the example programs.
 //
 // Numerics: the TorchCpuGenerator's float32 kernel relies on IEEE single-precision
