@@ -190,16 +190,28 @@ inline void write_clip_file(const std::filesystem::path& path, const video::Clip
 #endif
 }
 
-/// The metrics table: frame, PSNR (dB), SSIM, then the means.
-inline std::string metrics_text(const video::MetricsResult& m) {
-    std::string s = "frame   psnr_db     ssim\n";
+/// The metrics table: frame, PSNR (dB), SSIM (and LPIPS when given), then the means.
+inline std::string metrics_text(const video::MetricsResult& m, const std::vector<double>& lpips = {}) {
+    std::string s = lpips.empty() ? "frame   psnr_db     ssim\n" : "frame   psnr_db     ssim     lpips\n";
     char line[128];
+    double lpips_sum = 0;
     for (std::size_t t = 0; t < m.psnr.size(); ++t) {
-        std::snprintf(line, sizeof line, "%5zu  %8.4f  %8.5f\n", t, m.psnr[t], m.ssim[t]);
+        std::snprintf(line, sizeof line, "%5zu  %8.4f  %8.5f", t, m.psnr[t], m.ssim[t]);
+        s += line;
+        if (t < lpips.size()) {
+            std::snprintf(line, sizeof line, "  %8.5f", lpips[t]);
+            s += line;
+            lpips_sum += lpips[t];
+        }
+        s += "\n";
+    }
+    std::snprintf(line, sizeof line, " mean  %8.4f  %8.5f", m.psnr_mean, m.ssim_mean);
+    s += line;
+    if (!lpips.empty()) {
+        std::snprintf(line, sizeof line, "  %8.5f", lpips_sum / double(lpips.size()));
         s += line;
     }
-    std::snprintf(line, sizeof line, " mean  %8.4f  %8.5f\n", m.psnr_mean, m.ssim_mean);
-    return s + line;
+    return s + "\n";
 }
 
 /// The metrics as JSON (PSNR +inf, identical frames, is written as null).

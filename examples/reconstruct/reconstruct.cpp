@@ -37,6 +37,7 @@
 #include "../common/noise_choice.hpp"
 #include "../common/outputs.hpp"
 #include "../common/progress_bar.hpp"
+#include "../common/recon_options.hpp"
 #include "../common/synthetic_clip.hpp"
 #include "../common/variants.hpp"
 
@@ -47,26 +48,16 @@ using examples::UsageError;
 
 namespace {
 
-struct Args {
-    std::string input, weights, variant = "released", out, sampler = "euler_a", rng = "torch";
-    index_t size = 1024, frames = 8, slice_size = 4, demo_frames = 8, demo_size = 64;
-    double fps = 8;
-    int steps = 8;
-    std::uint64_t seed = 42, weights_seed = 4242;
+struct Args : examples::ReconArgs {
+    std::string input, out;
+    index_t demo_frames = 8, demo_size = 64;
+    std::uint64_t weights_seed = 4242;
     bool demo = false, quiet = false;
 };
 
 template <class V>
 int run(const Args& a) {
-    pipeline::ReconstructOptions opt;
-    opt.encode.frames = a.demo ? 0 : a.frames;
-    opt.encode.preprocess.short_edge = a.demo ? a.demo_size : a.size;
-    opt.refine.sampler = diffusion::parse_sampler(a.sampler);
-    opt.refine.steps = a.steps;
-    opt.refine.seed = a.seed;
-    opt.decode.slice_size = a.slice_size;
-    pipeline::check_refine_options(opt.refine);
-    examples::check_size_option(opt.encode.preprocess.short_edge);
+    pipeline::ReconstructOptions opt = a.options();
     auto noise = examples::make_noise(a.rng, a.seed);
 
     pipeline::Stopwatch total;
@@ -165,18 +156,9 @@ int main(int argc, char** argv) {
     po::options_description od("cascadev-reconstruct: CascadeV reconstruction (recon.sh) of a clip\n"
                                 "usage: cascadev-reconstruct INPUT --weights DIR [options] | --demo [options]\noptions");
     od.add_options()("help,h", "this help")("input", po::value(&a.input), "video file, image sequence or .safetensors frames")(
-        "weights", po::value(&a.weights), "folder with the released weight files (or one combined weights.safetensors)")(
-        "variant", po::value(&a.variant)->default_value(a.variant), "model variant: released | tiny")(
-        "out", po::value(&a.out), "output folder (default recon_out, demo_out with --demo)")(
-        "size", po::value(&a.size)->default_value(a.size), "short edge after preprocessing (multiple of 32)")(
-        "frames", po::value(&a.frames)->default_value(a.frames), "frames taken from the input (0 = all)")(
-        "fps", po::value(&a.fps)->default_value(a.fps), "frame rate of the reconstruction video")(
-        "sampler", po::value(&a.sampler)->default_value(a.sampler), "euler_a | ddim | dpms")(
-        "steps", po::value(&a.steps)->default_value(a.steps), "sampler steps")(
-        "seed", po::value(&a.seed)->default_value(a.seed), "noise seed")(
-        "rng", po::value(&a.rng)->default_value(a.rng), examples::rng_help)(
-        "slice-size", po::value(&a.slice_size)->default_value(a.slice_size), "frames per SVD decoder slice")(
-        "demo", po::bool_switch(&a.demo), "run the whole chain on a synthetic clip with tiny random models")(
+        "out", po::value(&a.out), "output folder (default recon_out, demo_out with --demo)");
+    a.add_to(od);
+    od.add_options()("demo", po::bool_switch(&a.demo), "run the whole chain on a synthetic clip with tiny random models")(
         "demo-frames", po::value(&a.demo_frames)->default_value(a.demo_frames), "frames of the demo clip")(
         "demo-size", po::value(&a.demo_size)->default_value(a.demo_size), "side of the demo clip (multiple of 32, >= 64)")(
         "weights-seed", po::value(&a.weights_seed)->default_value(a.weights_seed), "seed of the demo's random weights")(
@@ -188,6 +170,8 @@ int main(int argc, char** argv) {
         if (examples::parse_command_line(argc, argv, od, pos, vm)) return 0;
         if (a.demo) {
             if (!a.input.empty() || !a.weights.empty()) throw UsageError("--demo takes no INPUT and no --weights");
+            a.frames = 0;  // the whole synthetic clip
+            a.size = a.demo_size;
             return run<vae::Tiny>(a);
         }
         if (a.input.empty()) throw UsageError("no INPUT given (or use --demo)");

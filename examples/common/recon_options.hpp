@@ -1,0 +1,68 @@
+#pragma once
+// The reconstruction options shared by cascadev-reconstruct and cascadev-eval (defaults =
+// recon.sh: --size 1024 --frames 8 --fps 8 --sampler euler_a --steps 8 --seed 42).
+#include <boost/program_options.hpp>
+#include <cstdint>
+#include <string>
+
+#include "cascadev/pipeline/reconstruct.hpp"
+#include "clip_input.hpp"
+#include "cli.hpp"
+#include "noise_choice.hpp"
+
+namespace cascadev::examples {
+
+struct ReconArgs {
+    std::string weights, variant = "released", sampler = "euler_a", rng = "torch", device = "cpu";
+    index_t size = 1024, frames = 8, slice_size = 4;
+    double fps = 8;
+    int steps = 8;
+    std::uint64_t seed = 42;
+
+    void add_to(boost::program_options::options_description& od) {
+        namespace po = boost::program_options;
+        od.add_options()(
+            "weights", po::value(&weights), "folder with the released weight files (or one combined weights.safetensors)")(
+            "variant", po::value(&variant)->default_value(variant), "model variant: released | tiny")(
+            "size", po::value(&size)->default_value(size), "short edge after preprocessing (multiple of 32)")(
+            "frames", po::value(&frames)->default_value(frames), "frames taken from each input (0 = all)")(
+            "fps", po::value(&fps)->default_value(fps), "frame rate of the written videos")(
+            "sampler", po::value(&sampler)->default_value(sampler), "euler_a | ddim | dpms")(
+            "steps", po::value(&steps)->default_value(steps), "sampler steps")(
+            "seed", po::value(&seed)->default_value(seed), "noise seed (each clip starts from it, as recon.sh)")(
+            "rng", po::value(&rng)->default_value(rng), rng_help)(
+            "slice-size", po::value(&slice_size)->default_value(slice_size), "frames per SVD decoder slice")(
+            "device", po::value(&device)->default_value(device), "cpu (the GPU model paths are not implemented yet)");
+    }
+
+    /// The pipeline options; throws UsageError / a clear error for bad values.
+    pipeline::ReconstructOptions options() const {
+        if (device != "cpu")
+            throw UsageError("--device: only cpu is implemented (the CUDA model paths are not written yet), got \"" +
+                             device + "\"");
+        pipeline::ReconstructOptions opt;
+        opt.encode.frames = frames;
+        opt.encode.preprocess.short_edge = size;
+        try {
+            opt.refine.sampler = diffusion::parse_sampler(sampler);
+        } catch (const std::exception& e) {
+            throw UsageError(std::string("--sampler: ") + e.what());
+        }
+        opt.refine.steps = steps;
+        opt.refine.seed = seed;
+        opt.decode.slice_size = slice_size;
+        pipeline::check_refine_options(opt.refine);
+        check_size_option(size);
+        make_noise(rng, seed);  // validates --rng
+        return opt;
+    }
+
+    /// One line describing everything that changes the results (for resume checks).
+    std::string settings_key() const {
+        return "variant=" + variant + " size=" + std::to_string(size) + " frames=" + std::to_string(frames) +
+               " sampler=" + sampler + " steps=" + std::to_string(steps) + " seed=" + std::to_string(seed) +
+               " rng=" + rng + " slice_size=" + std::to_string(slice_size);
+    }
+};
+
+}  // namespace cascadev::examples
