@@ -48,6 +48,8 @@ cascadev_expect_failure(encode.missing_video COMMAND ${_enc} ${_bad}/no_such.mp4
   MESSAGE "no_such.mp4: no such file" ABSENT ${_enc_out})
 cascadev_expect_failure(encode.too_few_frames COMMAND ${_enc} ${_case}/io.safetensors ${_out}/lat.safetensors --weights ${_case} ${_tiny} --frames 16
   MESSAGE "io.safetensors: has 8 frame\\(s\\), 16 were asked for \\(--frames\\)" ABSENT ${_enc_out})
+cascadev_expect_failure(encode.too_few_frames_with_stride COMMAND ${_enc} ${_case}/io.safetensors ${_out}/lat.safetensors --weights ${_case} ${_tiny} --frames 5 --stride 2
+  MESSAGE "io.safetensors: has 8 frame\\(s\\), 5 were asked for \\(--frames with --stride\\)" ABSENT ${_enc_out})
 cascadev_expect_failure(encode.bad_size COMMAND ${_enc} ${_case}/io.safetensors ${_out}/lat.safetensors --weights ${_case} --variant tiny --size 48 --quiet
   MESSAGE "--size 48: must be a positive multiple of 32" ABSENT ${_enc_out})
 cascadev_expect_failure(encode.output_under_a_file COMMAND ${_enc} ${_case}/io.safetensors ${_bad}/corrupt.mp4/lat.safetensors --weights ${_case} ${_tiny}

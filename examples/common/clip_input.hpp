@@ -36,20 +36,28 @@ inline void check_size_option(index_t size) {
         fail("--size ", size, ": must be a positive multiple of 32 (the encoder compresses 32x32 pixels into one)");
 }
 
-/// The first `frames` frames of `clip` (all when 0); fewer than asked is an error naming `what`.
-inline video::Clip first_frames(video::Clip clip, index_t frames, const std::string& what) {
+/// Frames 0, stride, 2·stride, ... of `clip`: the first `frames` of them (all when 0);
+/// fewer than asked is an error naming `what` (preprocess.md §1: frames beg + i·stride).
+inline video::Clip select_frames(video::Clip clip, index_t frames, index_t stride, const std::string& what) {
     if (frames < 0) fail("--frames must be >= 0, got ", frames);
-    if (frames == 0 || clip.extent(0) == frames) return clip;
-    if (clip.extent(0) < frames)
-        fail(what, ": has ", clip.extent(0), " frame(s), ", frames, " were asked for (--frames)");
-    video::Clip t(frames, clip.extent(1), clip.extent(2), clip.extent(3));
-    std::copy_n(clip.data(), t.size(), t.data());
+    if (stride < 1) fail("--stride must be >= 1, got ", stride);
+    const index_t T = clip.extent(0), available = (T + stride - 1) / stride;
+    if (frames > available)
+        fail(what, ": has ", T, " frame(s), ", frames, " were asked for (--frames", stride > 1 ? " with --stride" : "",
+             ")");
+    const index_t n = frames > 0 ? frames : available;
+    if (n == T) return clip;
+    video::Clip t(n, clip.extent(1), clip.extent(2), clip.extent(3));
+    const index_t frame = clip.extent(1) * clip.extent(2) * clip.extent(3);
+    for (index_t i = 0; i < n; ++i) std::copy_n(clip.data() + i * stride * frame, frame, t.data() + i * frame);
     return t;
 }
 
-/// The clip at `path`, its first `frames` frames (0 = all). `key`: the tensor name in
-/// .safetensors inputs.
-inline InputClip read_input_clip(const std::string& path, index_t frames, const std::string& key = "frames") {
+/// The clip at `path`: frames 0, stride, 2·stride, ... (the first `frames` of them; 0 =
+/// all). `key`: the tensor name in .safetensors inputs. The frame rate is the source's
+/// after striding (rounded half to even, preprocess.md §1.4), 0 when unknown.
+inline InputClip read_input_clip(const std::string& path, index_t frames, const std::string& key = "frames",
+                                 index_t stride = 1) {
     namespace fs = std::filesystem;
     const fs::path p(path);
     if (p.extension() == ".safetensors") {
@@ -59,16 +67,21 @@ inline InputClip read_input_clip(const std::string& path, index_t frames, const 
         const auto& info = r.info(key);
         if (info.shape.size() != 4 || info.shape[3] != 3 || info.shape[0] < 1)
             fail(path, ": tensor \"", key, "\" has shape ", shape_str(info.shape), ", expected uint8 frames [T, H, W, 3]");
-        return {first_frames(r.load<std::uint8_t, 4>(key), frames, path), 0.0};
+        return {select_frames(r.load<std::uint8_t, 4>(key), frames, stride, path), 0.0};
     }
 #ifdef CASCADEV_HAVE_FFMPEG
-    if (is_image_sequence(path)) return {first_frames(video::read_image_sequence(p), frames, path), 0.0};
+    if (is_image_sequence(path)) return {select_frames(video::read_image_sequence(p), frames, stride, path), 0.0};
     if (!fs::exists(p)) fail(path, ": no such file");
     if (!fs::is_regular_file(p)) fail(path, ": not a regular file");
+    if (stride < 1) fail("--stride must be >= 1, got ", stride);
     const auto info = video::probe(p);
     if (info.frames < 1) fail(path, ": the video has no frames");
-    if (frames > info.frames) fail(path, ": has ", info.frames, " frame(s), ", frames, " were asked for (--frames)");
-    return {video::read_frames(p, 0, frames > 0 ? frames : info.frames, 1), info.fps};
+    const index_t available = (info.frames + stride - 1) / stride;
+    if (frames > available)
+        fail(path, ": has ", info.frames, " frame(s), ", frames, " were asked for (--frames",
+             stride > 1 ? " with --stride" : "", ")");
+    const double fps = info.fps > 0 ? double(video::clip_fps(info.fps, stride)) : 0.0;
+    return {video::read_frames(p, 0, frames > 0 ? frames : available, stride), fps};
 #else
     fail(path, ": this build has no FFmpeg (cascadev::video_io); give the frames as a .safetensors file ",
          "(uint8 [T, H, W, 3] under \"", key, "\")");

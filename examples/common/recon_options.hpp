@@ -14,7 +14,7 @@ namespace cascadev::examples {
 
 struct ReconArgs {
     std::string weights, variant = "released", sampler = "euler_a", rng = "torch", device = "cpu";
-    index_t size = 1024, frames = 8, slice_size = 4;
+    index_t size = 1024, frames = 8, stride = 1, slice_size = 4;
     double fps = 8;
     int steps = 8;
     std::uint64_t seed = 42;
@@ -26,6 +26,7 @@ struct ReconArgs {
             "variant", po::value(&variant)->default_value(variant), "model variant: released | tiny")(
             "size", po::value(&size)->default_value(size), "short edge after preprocessing (multiple of 32)")(
             "frames", po::value(&frames)->default_value(frames), "frames taken from each input (0 = all)")(
+            "stride", po::value(&stride)->default_value(stride), "take every stride-th frame (2: 60 fps -> 30 fps)")(
             "fps", po::value(&fps)->default_value(fps), "frame rate of the written videos")(
             "sampler", po::value(&sampler)->default_value(sampler), "euler_a | ddim | dpms")(
             "steps", po::value(&steps)->default_value(steps), "sampler steps")(
@@ -41,7 +42,7 @@ struct ReconArgs {
             throw UsageError("--device: only cpu is implemented (the CUDA model paths are not written yet), got \"" +
                              device + "\"");
         pipeline::ReconstructOptions opt;
-        opt.encode.frames = frames;
+        opt.encode.frames = frames;  // the clip is read with --frames / --stride applied
         opt.encode.preprocess.short_edge = size;
         try {
             opt.refine.sampler = diffusion::parse_sampler(sampler);
@@ -53,6 +54,7 @@ struct ReconArgs {
         opt.decode.slice_size = slice_size;
         pipeline::check_refine_options(opt.refine);
         check_size_option(size);
+        if (stride < 1) throw UsageError("--stride must be >= 1, got " + std::to_string(stride));
         make_noise(rng, seed);  // validates --rng
         return opt;
     }
@@ -60,6 +62,7 @@ struct ReconArgs {
     /// One line describing everything that changes the results (for resume checks).
     std::string settings_key() const {
         return "variant=" + variant + " size=" + std::to_string(size) + " frames=" + std::to_string(frames) +
+               " stride=" + std::to_string(stride) +
                " sampler=" + sampler + " steps=" + std::to_string(steps) + " seed=" + std::to_string(seed) +
                " rng=" + rng + " slice_size=" + std::to_string(slice_size);
     }

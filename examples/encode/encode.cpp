@@ -3,7 +3,7 @@
 // preview of that latent.
 //
 //   cascadev-encode INPUT OUT.safetensors --weights DIR [--variant released|tiny]
-//                   [--size 1024] [--frames 8] [--preview FILE | --no-preview] [--fps 8]
+//                   [--size 1024] [--frames 8] [--stride 1] [--preview FILE | --no-preview] [--fps 8]
 //
 // INPUT: as cascadev-reconstruct (video file, image sequence, or BGR uint8 frames
 // [T, H, W, 3] under "frames" in a .safetensors file). --weights: the released files by
@@ -36,7 +36,7 @@ namespace {
 
 struct Args {
     std::string input, output, weights, variant = "released", preview;
-    index_t size = 1024, frames = 8;
+    index_t size = 1024, frames = 8, stride = 1;
     double fps = 8;
     bool no_preview = false, quiet = false;
 };
@@ -54,7 +54,7 @@ fs::path default_preview_path(const fs::path& out) {
 template <class V>
 int run(const Args& a) {
     pipeline::EncodeOptions opt;
-    opt.frames = a.frames;
+    opt.frames = 0;  // the clip is read with --frames / --stride applied
     opt.preprocess.short_edge = a.size;
     examples::check_size_option(a.size);
     const fs::path out(a.output);
@@ -67,7 +67,7 @@ int run(const Args& a) {
     }
 
     // Input and sizes first: a bad input fails before any weights are read.
-    const auto in = examples::read_input_clip(a.input, a.frames);
+    const auto in = examples::read_input_clip(a.input, a.frames, "frames", a.stride);
     const auto size = video::preprocessed_size(in.frames.extent(1), in.frames.extent(2), opt.preprocess);
     if (size.h < 32 || size.w < 32)
         fail(a.input, ": frames of ", in.frames.extent(2), "x", in.frames.extent(1), " preprocess to ", size.w, "x",
@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
         "variant", po::value(&a.variant)->default_value(a.variant), "model variant: released | tiny")(
         "size", po::value(&a.size)->default_value(a.size), "short edge after preprocessing (multiple of 32)")(
         "frames", po::value(&a.frames)->default_value(a.frames), "frames taken from the input (0 = all)")(
+        "stride", po::value(&a.stride)->default_value(a.stride), "take every stride-th frame")(
         "preview", po::value(&a.preview), "preview output (.mp4, .png or .safetensors; default OUT.preview.mp4)")(
         "no-preview", po::bool_switch(&a.no_preview), "do not run the previewer")(
         "fps", po::value(&a.fps)->default_value(a.fps), "frame rate of the preview when the input has none")(

@@ -88,7 +88,7 @@ std::string eval_settings_key(const Args& a) {
 /// (unless --force), so one table never mixes settings.
 nlohmann::json settings_json(const Args& a) {
     return {{"settings", eval_settings_key(a)}, {"variant", a.variant}, {"size", a.size}, {"frames", a.frames},
-            {"sampler", a.sampler},         {"steps", a.steps},     {"seed", a.seed}, {"rng", a.rng},
+            {"stride", a.stride},           {"sampler", a.sampler},         {"steps", a.steps},     {"seed", a.seed}, {"rng", a.rng},
             {"slice_size", a.slice_size},   {"weights", a.demo ? "random (seeded)" : a.weights},
             {"lpips", a.lpips.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.lpips)}};
 }
@@ -117,7 +117,7 @@ nlohmann::json evaluate_clip(const VideoVAE<V>& vae, const examples::LpipsScorer
     pipeline::Stopwatch total;
     try {
         pipeline::Stopwatch read_sw;
-        const auto clip = examples::read_input_clip(in.path.string(), a.frames);
+        const auto clip = examples::read_input_clip(in.path.string(), a.frames, "frames", a.stride);
         const double read_s = read_sw.seconds();
         try {
             pipeline::check_reconstruct<typename V::dit>(clip.frames.extent(0), clip.frames.extent(1),

@@ -66,7 +66,7 @@ int run(const Args& a) {
     {
         pipeline::Stopwatch sw;
         in = a.demo ? examples::InputClip{examples::synthetic_clip(a.demo_frames, a.demo_size), 0.0}
-                    : examples::read_input_clip(a.input, a.frames);
+                    : examples::read_input_clip(a.input, a.frames, "frames", a.stride);
         if (!a.quiet) std::fprintf(stderr, "input    %s: %lld frame(s) of %lldx%lld (%.2fs)\n",
                                    a.demo ? "synthetic pattern" : a.input.c_str(), (long long)in.frames.extent(0),
                                    (long long)in.frames.extent(1), (long long)in.frames.extent(2), sw.seconds());
