@@ -48,6 +48,15 @@ inline bool parse_command_line(int argc, char** argv, const boost::program_optio
     return false;
 }
 
+/// --weights DIR and --variant NAME, as every program that loads the models takes them.
+inline void add_weight_options(boost::program_options::options_description& od, std::string& weights,
+                               std::string& variant) {
+    namespace po = boost::program_options;
+    od.add_options()("weights", po::value(&weights),
+                     "folder with the released weight files (or one combined weights.safetensors)")(
+        "variant", po::value(&variant)->default_value(variant), "model variant: released | tiny");
+}
+
 /// Runs `body()` (returning the exit code) and reports any exception as one line:
 /// "PROGRAM: MESSAGE (see --help)" exit 2 for usage errors, "PROGRAM: error: MESSAGE"
 /// exit 1 otherwise.

@@ -135,6 +135,13 @@ private:
     bool committed_ = false;
 };
 
+/// "wrote FILE FILE ..." on stdout: what a run produced.
+inline void print_written(const std::vector<std::filesystem::path>& files) {
+    std::printf("wrote");
+    for (const auto& f : files) std::printf(" %s", f.string().c_str());
+    std::printf("\n");
+}
+
 /// Up to 16 frames of an RGB clip stacked vertically (recon.sh's enc.jpg).
 inline video::Frame stack_frames(const video::ClipView& c) {
     const index_t n = std::min<index_t>(c.extent(0), 16), H = c.extent(1), W = c.extent(2);

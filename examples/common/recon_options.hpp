@@ -21,9 +21,8 @@ struct ReconArgs {
 
     void add_to(boost::program_options::options_description& od) {
         namespace po = boost::program_options;
+        add_weight_options(od, weights, variant);
         od.add_options()(
-            "weights", po::value(&weights), "folder with the released weight files (or one combined weights.safetensors)")(
-            "variant", po::value(&variant)->default_value(variant), "model variant: released | tiny")(
             "size", po::value(&size)->default_value(size), "short edge after preprocessing (multiple of 32)")(
             "frames", po::value(&frames)->default_value(frames), "frames taken from each input (0 = all)")(
             "stride", po::value(&stride)->default_value(stride), "take every stride-th frame (2: 60 fps -> 30 fps)")(

@@ -102,11 +102,11 @@ int run(const Args& a) {
 
     examples::StagedFiles staged;
     examples::write_clip_file(staged(out), video::video_to_u8(video.view()).view(), a.fps);
-    staged.commit();
+    const auto files = staged.commit();
     if (!a.quiet)
         std::fprintf(stderr, "cascadev-decode: %s \"%s\" %s%s -> %s\n", a.input.c_str(), key.c_str(),
                      shape_str(shape).c_str(), semantic ? " (refined)" : "", out.string().c_str());
-    std::printf("wrote %s\n", out.string().c_str());
+    examples::print_written(files);
     return 0;
 }
 
@@ -117,9 +117,9 @@ int main(int argc, char** argv) {
     po::options_description od("cascadev-decode: a CascadeV latent -> video\n"
                                 "usage: cascadev-decode LATENT.safetensors OUT.mp4 --weights DIR [options]\noptions");
     od.add_options()("help,h", "this help")("input", po::value(&a.input), "latent file (.safetensors)")(
-        "output", po::value(&a.output), "video to write: .mp4, .png or .safetensors")(
-        "weights", po::value(&a.weights), "folder with the released weight files (or one combined weights.safetensors)")(
-        "variant", po::value(&a.variant)->default_value(a.variant), "model variant: released | tiny")(
+        "output", po::value(&a.output), "video to write: .mp4, .png or .safetensors");
+    examples::add_weight_options(od, a.weights, a.variant);
+    od.add_options()(
         "key", po::value(&a.key), "tensor name of the latent (default: refined, else latent)")(
         "slice-size", po::value(&a.slice_size)->default_value(a.slice_size), "frames per SVD decoder slice")(
         "fps", po::value(&a.fps)->default_value(a.fps), "frame rate of the video")(

@@ -109,9 +109,7 @@ int run(const Args& a) {
                      (long long)rgb.extent(0), (long long)rgb.extent(2), (long long)rgb.extent(1),
                      latent.extents().str().c_str());
     }
-    std::printf("wrote");
-    for (const auto& f : files) std::printf(" %s", f.string().c_str());
-    std::printf("\n");
+    examples::print_written(files);
     return 0;
 }
 
@@ -122,9 +120,9 @@ int main(int argc, char** argv) {
     po::options_description od("cascadev-encode: a clip -> its CascadeV semantic latent (+ preview)\n"
                                 "usage: cascadev-encode INPUT OUT.safetensors --weights DIR [options]\noptions");
     od.add_options()("help,h", "this help")("input", po::value(&a.input), "video file, image sequence or .safetensors frames")(
-        "output", po::value(&a.output), "latent file to write (.safetensors)")(
-        "weights", po::value(&a.weights), "folder with the released weight files (or one combined weights.safetensors)")(
-        "variant", po::value(&a.variant)->default_value(a.variant), "model variant: released | tiny")(
+        "output", po::value(&a.output), "latent file to write (.safetensors)");
+    examples::add_weight_options(od, a.weights, a.variant);
+    od.add_options()(
         "size", po::value(&a.size)->default_value(a.size), "short edge after preprocessing (multiple of 32)")(
         "frames", po::value(&a.frames)->default_value(a.frames), "frames taken from the input (0 = all)")(
         "stride", po::value(&a.stride)->default_value(a.stride), "take every stride-th frame")(

@@ -143,9 +143,7 @@ int run(const Args& a) {
                 load_s, r.seconds.preprocess, r.seconds.encode, r.seconds.preview, r.seconds.refine, r.seconds.decode,
                 r.seconds.metrics, write_s, total.seconds());
     std::printf("%s", examples::metrics_text(m).c_str());
-    std::printf("wrote");
-    for (const auto& f : files) std::printf(" %s", f.string().c_str());
-    std::printf("\n");
+    examples::print_written(files);
     return 0;
 }
 

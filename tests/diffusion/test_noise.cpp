@@ -25,6 +25,7 @@
 #include "cascadev/core.hpp"
 #include "cascadev/diffusion/noise.hpp"
 #include "cascadev/io/safetensors.hpp"
+#include "../common/temp_dir.hpp"
 
 using namespace cascadev;
 using namespace cascadev::diffusion;
@@ -101,18 +102,8 @@ bool load_rng_case(const std::string& name, std::vector<float>& x) {
     return true;
 }
 
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "cascadev-noise-test-XXXXXX").string();
-        if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-        dir = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
+struct TempDir : cascadev::testing::TempDir {
+    TempDir() : cascadev::testing::TempDir("cascadev-noise-test") {}
 };
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -38,6 +38,7 @@
 #include "cascadev/core.hpp"
 #include "cascadev/diffusion.hpp"
 #include "cascadev/io/safetensors.hpp"
+#include "../common/temp_dir.hpp"
 
 using namespace cascadev;
 using namespace cascadev::diffusion;
@@ -66,18 +67,8 @@ bool same_state(const ce::PhiloxState& a, const ce::PhiloxState& b) {
     return a.ctr == b.ctr && a.output == b.output && a.key == b.key && a.state == b.state;
 }
 
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "cascadev-torch-cuda-rng-XXXXXX").string();
-        if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-        dir = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
+struct TempDir : cascadev::testing::TempDir {
+    TempDir() : cascadev::testing::TempDir("cascadev-torch-cuda-rng") {}
 };
 
 // ---------------------------------------------------------------- fixtures

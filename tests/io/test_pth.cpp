@@ -18,6 +18,7 @@
 #include "cascadev/core.hpp"
 #include "cascadev/io/pth.hpp"
 #include "cascadev/io/weight_store.hpp"
+#include "../common/temp_dir.hpp"
 
 using namespace cascadev;
 using namespace cascadev::io;
@@ -27,18 +28,8 @@ namespace {
 
 const fs::path golden = fs::path(CASCADEV_TEST_DATA_DIR) / "golden/components/checkpoint.pth";
 
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "cascadev-pth-test-XXXXXX").string();
-        if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-        dir = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
+struct TempDir : cascadev::testing::TempDir {
+    TempDir() : cascadev::testing::TempDir("cascadev-pth-test") {}
 };
 
 void write_file(const fs::path& p, const std::string& bytes) {

@@ -19,6 +19,7 @@
 
 #include "cascadev/core.hpp"
 #include "cascadev/io/safetensors.hpp"
+#include "../common/temp_dir.hpp"
 
 using namespace cascadev;
 using namespace cascadev::io;
@@ -28,18 +29,8 @@ using nlohmann::json;
 namespace {
 
 /// A fresh directory under the system temp dir, removed with everything in it.
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "cascadev-io-test-XXXXXX").string();
-        if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-        dir = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
+struct TempDir : cascadev::testing::TempDir {
+    TempDir() : cascadev::testing::TempDir("cascadev-io-test") {}
     std::vector<std::string> entries() const {
         std::vector<std::string> v;
         for (const auto& e : fs::directory_iterator(dir)) v.push_back(e.path().filename().string());

@@ -20,6 +20,7 @@ BOOST_AUTO_TEST_CASE(video_io_not_built) {
 #include "cascadev/io/safetensors.hpp"
 #include "cascadev/video/metrics.hpp"
 #include "cascadev/video/video_io.hpp"
+#include "../common/temp_dir.hpp"
 
 using namespace cascadev;
 using namespace cascadev::video;
@@ -28,17 +29,9 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A fresh folder per test, removed afterwards.
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "cascadev_video_io_XXXXXX").string();
-        if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-        dir = t;
+struct TempDir : cascadev::testing::TempDir {
+    TempDir() : cascadev::testing::TempDir("cascadev_video_io") {
         av_log_set_level(AV_LOG_ERROR);  // x264 reports its settings at info level
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
     }
     std::size_t entries() const { return std::size_t(std::distance(fs::directory_iterator(dir), fs::directory_iterator())); }
 };
