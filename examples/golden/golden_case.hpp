@@ -60,8 +60,17 @@ public:
             fail(json_path.string(), ": malformed case: ", e.what());
         }
         io_ = std::make_unique<io::SafetensorsReader>(dir / json_.value("io", std::string("io.safetensors")));
+        // "weights": one file, or a list of files (relative to the case folder) whose keys
+        // together make the model's (a large part shared by several cases is stored once).
         if (json_.contains("weights") && json_["weights"].is_string())
             weights_ = std::make_unique<io::WeightStore>(dir / json_["weights"].get<std::string>());
+        else if (json_.contains("weights") && json_["weights"].is_array()) {
+            weights_ = std::make_unique<io::WeightStore>();
+            for (const auto& f : json_["weights"]) {
+                if (!f.is_string()) fail(json_path.string(), ": \"weights\" must list file names");
+                weights_->add_file(dir / f.get<std::string>());
+            }
+        }
     }
 
     const std::filesystem::path& dir() const { return dir_; }

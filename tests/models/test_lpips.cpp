@@ -4,10 +4,15 @@
 // message, .safetensors alternatives, the published key set, and the metric's properties
 // (identical frames give exactly 0, symmetry, the clip entry point, size checks).
 // Agreement with the PyTorch port is checked by the golden cases of component lpips.
+// tests/models/data/lpips_real/alex.pth is the real lin file as the lpips 0.1.4 package ships
+// it (legacy format written by Python 2; BSD-2-Clause, LICENSE next to it): read through the
+// legacy reader and checked against values read with torch 1.13 and the golden case
+// real_lin_64x64 (written by the lpips package itself, tests/golden/gen/lpips_package_case.py).
 #include <boost/test/unit_test.hpp>
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -30,6 +35,8 @@ namespace {
 const fs::path tests_dir = fs::path(CASCADEV_TEST_DATA_DIR);
 const fs::path fixture = tests_dir / "models/data/lpips_tiny";
 const fs::path u8_case = tests_dir / "golden/components/lpips/tiny_u8_70x90";
+const fs::path real_lin = tests_dir / "models/data/lpips_real/alex.pth";
+const fs::path real_case = tests_dir / "golden/components/lpips/real_lin_64x64";
 
 struct TempDir {
     fs::path dir;
@@ -269,6 +276,76 @@ BOOST_AUTO_TEST_CASE(bad_shapes_are_clear_errors) {
     Clip rgba(1, 40, 40, 4);
     expect([&] { m.distance(rgba.view(), rgba.view()); }, "must be [T, H, W, 3]");
     BOOST_CHECK_NO_THROW(m.distance(ok, ok));
+}
+
+BOOST_AUTO_TEST_CASE(real_published_lin_file_reads_through_the_legacy_reader) {
+    // lpips 0.1.4's lpips/weights/v0.1/alex.pth (sha256 df73285e...835c0, 6009 bytes): five
+    // pickles from Python 2 (SHORT_BINSTRING keys, storages saved from cuda:0) and five
+    // float32 storages, read as host tensors.
+    BOOST_TEST((io::detect_format(real_lin) == io::CheckpointFormat::pytorch_legacy));
+    const io::PthReader r(real_lin);
+    BOOST_TEST(r.legacy());
+    const io::WeightStore store(real_lin);
+    const std::vector<std::string> keys = {"lin0.model.1.weight", "lin1.model.1.weight", "lin2.model.1.weight",
+                                           "lin3.model.1.weight", "lin4.model.1.weight"};
+    BOOST_TEST(store.keys() == keys, boost::test_tools::per_element());
+    const index_t chans[] = {64, 192, 384, 256, 256};
+    std::array<Tensor<float, DExtents<4>>, 5> w;
+    for (std::size_t k = 0; k < 5; ++k) {
+        BOOST_TEST_CONTEXT(keys[k]) {
+            BOOST_TEST((store.info(keys[k]).dtype == DType::F32));
+            BOOST_TEST(store.info(keys[k]).shape == (std::vector<index_t>{1, chans[k], 1, 1}), boost::test_tools::per_element());
+            w[k] = store.get<float, DExtents<4>>(keys[k]);
+            index_t zeros = 0;
+            float mx = 0;
+            for (index_t i = 0; i < w[k].size(); ++i) {
+                const float v = w[k].data()[i];
+                BOOST_TEST(std::isfinite(v));
+                BOOST_TEST(v >= 0.0f);  // lpips clamps the lin weights to >= 0 while training
+                zeros += v == 0.0f;
+                mx = std::max(mx, v);
+            }
+            BOOST_TEST(zeros > 0);  // clamped channels are exactly 0
+            BOOST_TEST_MESSAGE(keys[k] << ": max " << mx << ", " << zeros << " zeros of " << chans[k]);
+        }
+    }
+    // Exact values, as torch.load reads them (torch 1.13).
+    auto bits = [](float v) {
+        std::uint32_t u;
+        std::memcpy(&u, &v, 4);
+        return u;
+    };
+    BOOST_TEST(bits(w[0](0, 1, 0, 0)) == 0x3e170a91u);   // 0.14750124514102936
+    BOOST_TEST(bits(w[0](0, 60, 0, 0)) == bits(0.4921388626098633f));  // the max of lin0
+    BOOST_TEST(w[1](0, 0, 0, 0) == 0.0f);
+    BOOST_TEST(bits(w[1](0, 191, 0, 0)) == 0x3f22e104u);  // 0.6362459659576416
+    BOOST_TEST(bits(w[2](0, 1, 0, 0)) == 0x3e8ab5cbu);    // 0.27091822028160095
+    BOOST_TEST(bits(w[3](0, 255, 0, 0)) == 0x3dd073dau);  // 0.10178346931934357
+    BOOST_TEST(bits(w[4](0, 0, 0, 0)) == 0x3e45a651u);    // 0.19301725924015045
+    double sum4 = 0;
+    for (index_t i = 0; i < 256; ++i) sum4 += w[4].data()[i];
+    BOOST_TEST(std::abs(sum4 - 20.317176818847656) < 1e-4);
+
+    // The golden case written by the lpips package holds these very weights, and the model
+    // with alex.pth bound through the published lin layout matches the package's numbers.
+    Lpips<> m;
+    io::WeightStore case_store(real_case / "weights.safetensors");  // lin; the trunk is shared
+    case_store.add_file(real_case / "../alexnet_trunk_f16.safetensors");
+    m.load(case_store);
+    for (std::size_t k = 0; k < 5; ++k)
+        BOOST_TEST(std::memcmp(m.lin_weight(k).data(), w[k].data(), std::size_t(chans[k]) * 4) == 0);
+    io::Binder b(store);
+    m.bind_lin(b);
+    b.finish();
+    const io::SafetensorsReader io(real_case / "io.safetensors");
+    const auto x0 = io.load<float, 4>("x0");
+    const auto x1 = io.load<float, 4>("x1");
+    const auto want_d = io.load<float, 1>("d");
+    const auto r2 = m.evaluate(x0.view(), x1.view());
+    std::vector<double> want(want_d.data(), want_d.data() + want_d.size());
+    const double err = rel_l2(r2.distance, want);
+    BOOST_TEST_MESSAGE("real alex.pth + real_lin_64x64 trunk vs the lpips package: rel-L2 " << err);
+    BOOST_TEST(err <= 1e-6);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,10 @@ downloaded here). Debian's python3-torch 1.13 and python3-torchvision 0.14 wrote
 vendored files; the format is ../shared/golden/FORMAT.md (the writer below produces the same
 layout as gen/casefmt.py there).
 
+The port has since been run against the real package (lpips 0.1.4 with its real lin weights,
+lpips_package_case.py, which imports this module): on the same weights and inputs it gives
+the package's outputs bit for bit.
+
 Cases (tests/golden/components/lpips/<case>):
   alex_64x64       the published shapes (channels 64, 192, 384, 256, 256; trunk from
                    torchvision.models.alexnet(), random init), 2 frames of 64 x 64 in [-1, 1];
@@ -167,16 +171,28 @@ def save_safetensors(path, tensors):
     os.replace(path + ".tmp", path)
 
 
-def write_case(root, name, *, inputs, outputs, params, weights, tol, note):
+SHARED_TRUNK = "alexnet_trunk_f16.safetensors"  # beside the case folders, used by several cases
+
+
+def write_case(root, name, *, inputs, outputs, params, weights, tol, note, shared_trunk=False):
+    """Writes one case folder. With shared_trunk the "alexnet." weights go to the one file
+    lpips/SHARED_TRUNK (the same random F16 trunk serves several cases: vendored once) and
+    case.json lists both files."""
     d = os.path.join(root, "lpips", name)
     os.makedirs(d, exist_ok=True)
     io = dict(inputs)
     io.update(outputs)
     save_safetensors(os.path.join(d, "io.safetensors"), io)
+    files = "weights.safetensors"
+    if shared_trunk:
+        trunk = {k: v for k, v in weights.items() if k.startswith("alexnet.")}
+        weights = {k: v for k, v in weights.items() if not k.startswith("alexnet.")}
+        save_safetensors(os.path.join(root, "lpips", SHARED_TRUNK), trunk)
+        files = ["weights.safetensors", "../" + SHARED_TRUNK]
     save_safetensors(os.path.join(d, "weights.safetensors"), weights)
     case = {"component": "lpips", "variant": None, "params": params, "inputs": sorted(inputs),
             "outputs": {k: {"tol": tol} for k in sorted(outputs)}, "io": "io.safetensors",
-            "weights": "weights.safetensors", "note": note}
+            "weights": files, "note": note}
     with open(os.path.join(d, "case.json"), "w") as f:
         json.dump(case, f, indent=2, sort_keys=True)
         f.write("\n")
@@ -268,7 +284,7 @@ def make_cases(root, fixtures):
     d10, _ = run(model, x1t, x0t)
     assert torch.equal(d, d10)  # symmetric: (f0 - f1)^2 == (f1 - f0)^2 exactly
     write_case(root, "alex_64x64", inputs={"x0": x0t, "x1": x1t}, outputs={"d": d, "layers": layers},
-               params={"channels": ch, "input": "f32"}, weights=case_weights(model, True), tol=TOL,
+               params={"channels": ch, "input": "f32"}, weights=case_weights(model, True), tol=TOL, shared_trunk=True,
                note=f"published AlexNet shapes, random trunk rounded to F16; 2 frames 64x64; "
                     f"d = {[round(float(v), 5) for v in d]}")
 
