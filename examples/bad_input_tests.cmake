@@ -54,8 +54,8 @@ cascadev_expect_failure(encode.bad_size COMMAND ${_enc} ${_case}/io.safetensors 
   MESSAGE "--size 48: must be a positive multiple of 32" ABSENT ${_enc_out})
 cascadev_expect_failure(encode.output_under_a_file COMMAND ${_enc} ${_case}/io.safetensors ${_bad}/corrupt.mp4/lat.safetensors --weights ${_case} ${_tiny}
   MESSAGE "OUT .*corrupt.mp4/lat.safetensors: the folder .*corrupt.mp4 does not exist" ABSENT ${_enc_out})
-cascadev_expect_failure(encode.bad_preview_type COMMAND ${_enc} ${_case}/io.safetensors ${_out}/lat.safetensors --preview ${_out}/p.avi --weights ${_case} ${_tiny}
-  MESSAGE "--preview .*p.avi: " ABSENT ${_enc_out} ${_out}/p.avi)
+cascadev_expect_failure(encode.bad_preview_type COMMAND ${_enc} ${_case}/io.safetensors ${_out}/lat.safetensors --preview ${_out}/p.gif --weights ${_case} ${_tiny}
+  MESSAGE "--preview .*p.gif: unknown output type" ABSENT ${_enc_out} ${_out}/p.gif)
 cascadev_expect_failure(encode.wrong_weights_file COMMAND ${_enc} ${_case}/io.safetensors ${_out}/lat.safetensors --weights ${_bad}/wrong_file ${_tiny}
   MESSAGE "wrong_file/effnet_encoder.safetensors: weights do not match the model.*missing key \"backbone.0.0.weight\".*is it the right file\\?"
   ABSENT ${_enc_out})
@@ -76,8 +76,8 @@ cascadev_expect_failure(decode.not_a_latent COMMAND ${_dec} ${_case}/io.safetens
   MESSAGE "io.safetensors: tensor \"frames\" has shape \\[8, 64, 66, 3\\], expected a semantic latent" ABSENT ${_out}/v.safetensors)
 cascadev_expect_failure(decode.frames_not_slices COMMAND ${_dec} ${_case}/io.safetensors ${_out}/v.safetensors --slice-size 3 --weights ${_case} --variant tiny
   MESSAGE "8 frame\\(s\\) are not a multiple of the decoder's slice size 3 \\(--slice-size\\)" ABSENT ${_out}/v.safetensors)
-cascadev_expect_failure(decode.bad_output_type COMMAND ${_dec} ${_case}/io.safetensors ${_out}/v.avi --weights ${_case} --variant tiny
-  MESSAGE "OUT .*v.avi: " ABSENT ${_out}/v.avi)
+cascadev_expect_failure(decode.bad_output_type COMMAND ${_dec} ${_case}/io.safetensors ${_out}/v.gif --weights ${_case} --variant tiny
+  MESSAGE "OUT .*v.gif: unknown output type" ABSENT ${_out}/v.gif)
 cascadev_expect_failure(decode.output_under_a_file COMMAND ${_dec} ${_case}/io.safetensors ${_bad}/corrupt.mp4/v.safetensors --weights ${_case} --variant tiny
   MESSAGE "the folder .*corrupt.mp4 does not exist")
 cascadev_expect_failure(decode.junk_latent COMMAND ${_dec} ${_bad}/junk/previewer.safetensors ${_out}/v.safetensors --weights ${_case} --variant tiny

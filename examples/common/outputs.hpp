@@ -165,20 +165,29 @@ inline void write_clip(StagedOutputs& out, const std::string& stem, const video:
 #endif
 }
 
+/// The video file types write_clip_file() writes (video::write_video picks the codec).
+inline bool is_video_file_type(const std::string& ext) {
+    for (const char* e : {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi"})
+        if (ext == e) return true;
+    return false;
+}
+
 /// Fails early when `path` is not a clip file type write_clip_file() writes.
 inline void check_clip_file_type(const std::filesystem::path& path, const char* option) {
     const auto ext = path.extension().string();
 #ifdef CASCADEV_HAVE_FFMPEG
-    if (ext == ".mp4" || ext == ".png" || ext == ".safetensors") return;
-    fail(option, " ", path.string(), ": unknown output type \"", ext, "\" (expected .mp4, .png or .safetensors)");
+    if (is_video_file_type(ext) || ext == ".png" || ext == ".safetensors") return;
+    fail(option, " ", path.string(), ": unknown output type \"", ext,
+         "\" (expected .mp4, .mov, .mkv, .webm, .avi, .png or .safetensors)");
 #else
     if (ext == ".safetensors") return;
     fail(option, " ", path.string(), ": this build has no FFmpeg; write .safetensors");
 #endif
 }
 
-/// An RGB uint8 clip written to one file, chosen by its extension: .mp4 (H.264, with
-/// FFmpeg), .png (the frames stacked vertically, with FFmpeg) or .safetensors ("frames").
+/// An RGB uint8 clip written to one file, chosen by its extension: a video (.mp4, .mov,
+/// .mkv: H.264; .webm: VP9; .avi: MPEG-4; with FFmpeg), .png (the frames stacked
+/// vertically, with FFmpeg) or .safetensors ("frames").
 inline void write_clip_file(const std::filesystem::path& path, const video::ClipView& rgb, double fps) {
     check_clip_file_type(path, "output");
     const auto ext = path.extension().string();
@@ -190,7 +199,7 @@ inline void write_clip_file(const std::filesystem::path& path, const video::Clip
         return;
     }
 #ifdef CASCADEV_HAVE_FFMPEG
-    if (ext == ".mp4") return video::write_mp4(path, rgb, fps);
+    if (is_video_file_type(ext)) return video::write_video(path, rgb, fps);
     video::write_png(path, stack_frames(rgb).view());
 #else
     (void)fps;

@@ -11,8 +11,9 @@
 // --weights: the released files by their published names (the DiT's only when refining)
 // or one combined weights.safetensors.
 //
-// OUT: .mp4 (H.264), .png (the first 16 frames stacked) or .safetensors (RGB uint8 frames
-// [T, H, W, 3] under "frames"), written under a temporary name and renamed at the end.
+// OUT: a video (.mp4 / .mov / .mkv: H.264, .webm: VP9, .avi), .png (the first 16 frames
+// stacked) or .safetensors (RGB uint8 frames [T, H, W, 3] under "frames"), written under a
+// temporary name and renamed at the end.
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -117,7 +118,7 @@ int main(int argc, char** argv) {
     po::options_description od("cascadev-decode: a CascadeV latent -> video\n"
                                 "usage: cascadev-decode LATENT.safetensors OUT.mp4 --weights DIR [options]\noptions");
     od.add_options()("help,h", "this help")("input", po::value(&a.input), "latent file (.safetensors)")(
-        "output", po::value(&a.output), "video to write: .mp4, .png or .safetensors");
+        "output", po::value(&a.output), "video to write: .mp4 .mov .mkv .webm .avi, .png or .safetensors");
     examples::add_weight_options(od, a.weights, a.variant);
     od.add_options()(
         "key", po::value(&a.key), "tensor name of the latent (default: refined, else latent)")(

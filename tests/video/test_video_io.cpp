@@ -127,6 +127,36 @@ BOOST_AUTO_TEST_CASE(mp4_round_trip) {
     }
 }
 
+// The containers a user brings (issue: mp4/mov/avi/webm): write each with write_video,
+// read it back frame-exactly in count and size, close in value; frame k is frame k.
+BOOST_AUTO_TEST_CASE(containers_round_trip) {
+    const Clip rgb = synthetic_rgb(9, 48, 64);
+    const std::vector<std::pair<std::string, std::string>> kinds = {
+        {"clip.mov", "h264"}, {"clip.mkv", "h264"}, {"clip.webm", "vp9"}, {"clip.avi", "mpeg4"}, {"clip.m4v", "h264"}};
+    for (const auto& [name, codec] : kinds) {
+        TempDir d;
+        const fs::path p = d.dir / name;
+        write_video(p, rgb, 12.0);
+        BOOST_TEST(d.entries() == 1u, name);
+        const VideoInfo info = probe(p);
+        BOOST_TEST(info.frames == 9, name);
+        BOOST_TEST(info.fps == 12.0, name);
+        BOOST_TEST(info.codec == codec, name);
+        const Clip all = read_frames(p, 0, 9);
+        const auto ps = psnr(rgb.view(), swap_rb(all).view());
+        for (double v : ps) BOOST_TEST(v > 28.0, name << ": PSNR " << v);
+        const Clip sel = read_frames(p, 2, 3, 3);  // 2, 5, 8
+        const index_t n = 48 * 64 * 3;
+        for (index_t i = 0; i < 3; ++i)
+            BOOST_TEST(std::memcmp(sel.data() + i * n, all.data() + (2 + 3 * i) * n, std::size_t(n)) == 0, name);
+    }
+    TempDir d;
+    BOOST_CHECK_EXCEPTION(write_video(d.dir / "clip.gif", rgb, 12.0), Error, [&](const Error& e) {
+        return std::string(e.what()).find("clip.gif: unknown video type \".gif\"") != std::string::npos;
+    });
+    BOOST_TEST(d.entries() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(png_round_trip_is_exact) {
     TempDir d;
     const Clip rgb = noisy_rgb(3, 17, 23, 7);  // odd sizes are fine for PNG

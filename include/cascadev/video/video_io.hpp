@@ -3,7 +3,8 @@
 //   probe(path)                         -> frame count and frame rate as §1 defines them
 //   read_frames(path, beg, num, stride) -> BGR uint8 [num, H, W, 3], frame-exact
 //   read_png / read_image_sequence      -> BGR uint8 frames from PNG (or any still image)
-//   write_mp4(path, rgb [T, H, W, 3], fps), write_png(path, rgb [H, W, 3])
+//   write_video(path, rgb [T, H, W, 3], fps)  -> .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4)
+//   write_mp4(path, rgb, fps), write_png(path, rgb [H, W, 3])
 //   clip_fps(fps, stride)               -> round(fps / stride), half to even (Python round)
 // Link cascadev::video_io (defines CASCADEV_HAVE_FFMPEG); the core library never needs FFmpeg.
 //
@@ -361,24 +362,47 @@ inline Clip read_image_sequence(const std::filesystem::path& folder_or_glob) {
     return out;
 }
 
-/// Writes RGB uint8 frames [T, H, W, 3] as H.264 (libx264, yuv420p) in MP4 at `fps`.
-/// yuv420p needs even sizes: odd ones are an error (crop or pad the frames first).
-inline void write_mp4(const std::filesystem::path& path, const ClipView& rgb, double fps, const Mp4Options& opt = {}) {
+namespace detail {
+
+/// Container and encoder of a video file, chosen by its extension.
+struct VideoFormat {
+    const char* muxer;
+    const char* encoder;  ///< FFmpeg encoder name
+    const char* what;     ///< for messages
+};
+
+inline VideoFormat video_format(const std::filesystem::path& path) {
+    std::string ext = path.extension().string();
+    for (auto& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (ext == ".mp4" || ext == ".m4v") return {"mp4", "libx264", "H.264 in MP4"};
+    if (ext == ".mov") return {"mov", "libx264", "H.264 in QuickTime"};
+    if (ext == ".mkv") return {"matroska", "libx264", "H.264 in Matroska"};
+    if (ext == ".webm") return {"webm", "libvpx-vp9", "VP9 in WebM"};
+    if (ext == ".avi") return {"avi", "mpeg4", "MPEG-4 part 2 in AVI"};
+    fail(path.string(), ": unknown video type \"", ext, "\" (expected .mp4, .m4v, .mov, .mkv, .webm or .avi)");
+}
+
+}  // namespace detail
+
+/// Writes RGB uint8 frames [T, H, W, 3] at `fps` in the container and codec `vf`
+/// (write_video / write_mp4 below).
+inline void write_video_as(const std::filesystem::path& path, const detail::VideoFormat& vf, const ClipView& rgb,
+                           double fps, const Mp4Options& opt = {}) {
     using namespace detail;
-    check_rgb_clip(rgb, path, "write_mp4");
+    check_rgb_clip(rgb, path, "write_video");
     const index_t T = rgb.extent(0), H = rgb.extent(1), W = rgb.extent(2);
     if (H % 2 || W % 2)
-        fail(path.string(), ": H.264 with yuv420p needs an even width and height, the frames are ", W, "x", H,
+        fail(path.string(), ": ", vf.what, " with yuv420p needs an even width and height, the frames are ", W, "x", H,
              " (crop or pad them first)");
     if (!(fps > 0) || !std::isfinite(fps)) fail(path.string(), ": frame rate must be positive, got ", fps);
-    const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
-    if (!codec) codec = avcodec_find_encoder(AV_CODEC_ID_H264);
-    if (!codec) fail(path.string(), ": this FFmpeg has no H.264 encoder (libx264)");
+    const AVCodec* codec = avcodec_find_encoder_by_name(vf.encoder);
+    if (!codec && std::string(vf.encoder) == "libx264") codec = avcodec_find_encoder(AV_CODEC_ID_H264);
+    if (!codec) fail(path.string(), ": this FFmpeg has no ", vf.encoder, " encoder (needed for ", vf.what, ")");
 
     TempOutput tmp(path);
     MuxerOutput mux;
-    int r = avformat_alloc_output_context2(&mux.fmt, nullptr, "mp4", nullptr);
-    if (r < 0 || !mux.fmt) fail(path.string(), ": cannot create an mp4 muxer: ", av_error(r));
+    int r = avformat_alloc_output_context2(&mux.fmt, nullptr, vf.muxer, nullptr);
+    if (r < 0 || !mux.fmt) fail(path.string(), ": cannot create a ", vf.muxer, " muxer: ", av_error(r));
     AVStream* st = avformat_new_stream(mux.fmt, nullptr);
     if (!st) fail(path.string(), ": cannot add a video stream");
     CodecContextPtr enc(avcodec_alloc_context3(codec));
@@ -391,9 +415,18 @@ inline void write_mp4(const std::filesystem::path& path, const ClipView& rgb, do
     enc->time_base = av_inv_q(rate);
     enc->gop_size = 12;
     if (mux.fmt->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if (std::string(codec->name) == "libx264") {
+    const std::string codec_name = codec->name;
+    if (codec_name == "libx264") {
         av_opt_set(enc->priv_data, "preset", opt.preset.c_str(), 0);
         av_opt_set(enc->priv_data, "crf", std::to_string(opt.crf).c_str(), 0);
+    } else if (codec_name == "libvpx-vp9") {
+        enc->bit_rate = 0;  // constant quality
+        av_opt_set(enc->priv_data, "crf", std::to_string(std::min(opt.crf + 12, 63)).c_str(), 0);
+        av_opt_set(enc->priv_data, "deadline", "good", 0);
+        av_opt_set(enc->priv_data, "cpu-used", "4", 0);
+    } else if (codec_name == "mpeg4") {
+        enc->flags |= AV_CODEC_FLAG_QSCALE;
+        enc->global_quality = FF_QP2LAMBDA * 2;  // high quality
     }
     r = avcodec_open2(enc.get(), codec, nullptr);
     if (r < 0) fail(path.string(), ": cannot open the ", codec->name, " encoder: ", av_error(r));
@@ -404,7 +437,7 @@ inline void write_mp4(const std::filesystem::path& path, const ClipView& rgb, do
     r = avio_open(&mux.fmt->pb, tmp.tmp().c_str(), AVIO_FLAG_WRITE);
     if (r < 0) fail(path.string(), ": cannot open the temporary file ", tmp.tmp(), ": ", av_error(r));
     r = avformat_write_header(mux.fmt, nullptr);
-    if (r < 0) fail(path.string(), ": cannot write the mp4 header: ", av_error(r));
+    if (r < 0) fail(path.string(), ": cannot write the ", vf.muxer, " header: ", av_error(r));
 
     SwsPtr sws(sws_getContext(int(W), int(H), AV_PIX_FMT_RGB24, int(W), int(H), AV_PIX_FMT_YUV420P, SWS_BICUBIC,
                               nullptr, nullptr, nullptr));
@@ -444,10 +477,23 @@ inline void write_mp4(const std::filesystem::path& path, const ClipView& rgb, do
     if (r < 0) fail(path.string(), ": encoding failed: ", av_error(r));
     drain();
     r = av_write_trailer(mux.fmt);
-    if (r < 0) fail(path.string(), ": cannot write the mp4 trailer: ", av_error(r));
+    if (r < 0) fail(path.string(), ": cannot write the ", vf.muxer, " trailer: ", av_error(r));
     r = avio_closep(&mux.fmt->pb);
     if (r < 0) fail(path.string(), ": write failed: ", av_error(r));
     tmp.commit();
+}
+
+/// Writes RGB uint8 frames [T, H, W, 3] at `fps` as a video whose type follows the file's
+/// extension: H.264 (libx264, yuv420p, `opt.crf`, `opt.preset`) in .mp4 / .m4v / .mov /
+/// .mkv, VP9 (libvpx, constant quality) in .webm, MPEG-4 part 2 in .avi. yuv420p needs
+/// even sizes: odd ones are an error (crop or pad the frames first).
+inline void write_video(const std::filesystem::path& path, const ClipView& rgb, double fps, const Mp4Options& opt = {}) {
+    write_video_as(path, detail::video_format(path), rgb, fps, opt);
+}
+
+/// H.264 in MP4, whatever the file is called (recon.sh's rec.mp4 / enc.mp4).
+inline void write_mp4(const std::filesystem::path& path, const ClipView& rgb, double fps, const Mp4Options& opt = {}) {
+    write_video_as(path, {"mp4", "libx264", "H.264 in MP4"}, rgb, fps, opt);
 }
 
 /// Writes one RGB uint8 frame [H, W, 3] as a PNG (lossless, rgb24).
