@@ -245,13 +245,19 @@ private:
         if (d->kind != Kind::dict) err(opcode_name(op()), " on a ", kind_name(d->kind), ", not a dict");
         return d;
     }
+    /// d[k] = v. String and integer keys replace an earlier equal key (as Python's dict);
+    /// a hash index per dict keeps that linear in the number of keys, even for hostile files.
     void set_item(Value* d, Value* k, Value* v) {
-        if (k->kind == Kind::string || k->kind == Kind::integer)
-            for (auto& e : d->entries)
-                if (e.first->kind == k->kind && e.first->s == k->s && e.first->i == k->i) {
-                    e.second = v;
-                    return;
-                }
+        if (k->kind == Kind::string || k->kind == Kind::integer) {
+            std::string key(1, k->kind == Kind::string ? 's' : 'i');  // (not "s" + ...: GCC 12 -Wrestrict)
+            key += k->kind == Kind::string ? k->s : std::to_string(k->i);
+            auto& index = dict_index_[d];
+            const auto [it, fresh] = index.emplace(std::move(key), d->entries.size());
+            if (!fresh) {
+                d->entries[it->second].second = v;
+                return;
+            }
+        }
         d->entries.emplace_back(k, v);
     }
     Value* global(std::string module, std::string name) {
@@ -478,6 +484,7 @@ private:
     std::vector<Value*> stack_;
     std::vector<std::size_t> marks_;
     std::unordered_map<std::uint64_t, Value*> memo_;
+    std::unordered_map<const Value*, std::unordered_map<std::string, std::size_t>> dict_index_;  // set_item
 };
 
 }  // namespace cascadev::io::pickle
