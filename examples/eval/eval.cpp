@@ -93,6 +93,7 @@ nlohmann::json settings_json(const Args& a) {
             {"lpips", a.lpips.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.lpips)}};
 }
 
+/// Read-only: fails when `out` holds results of other settings (unless `force`).
 void check_settings(const fs::path& out, const nlohmann::json& settings, bool force) {
     const fs::path file = out / "settings.json";
     if (fs::exists(file) && !force) {
@@ -103,8 +104,6 @@ void check_settings(const fs::path& out, const nlohmann::json& settings, bool fo
                  old.is_discarded() ? std::string("unreadable") : old.value("settings", std::string("?")),
                  "); use another --out, or --force to redo every clip");
     }
-    fs::create_directories(out / "rows");
-    examples::write_text(file, settings.dump(2) + "\n");
 }
 
 /// One clip through the whole chain: its row (status ok with values, or error).
@@ -179,32 +178,30 @@ int run(const Args& a, const examples::Cluster& cluster) {
     if (a.demo) {
         source = out / "clips";
         if (cluster.root() && !fs::exists(source)) make_clips(source, a.count, a.clip_frames, a.clip_size);
+        cluster.all(true);  // the other ranks wait until rank 0 has written them
     }
-    // Rank 0 checks the output folder first; the other ranks wait for its verdict.
+    // Everything that can fail before the first clip, on every rank, agreed on before any
+    // rank goes on (a rank that stopped alone would leave the others waiting). Nothing is
+    // written until then, so a failed start leaves no output folder behind.
     std::string setup_error;
-    if (cluster.root()) try {
-            check_settings(out, settings_json(a), a.force);
-        } catch (const std::exception& e) {
-            setup_error = e.what();
-        }
-    if (!cluster.all(setup_error.empty())) return report_error(cluster, setup_error);
-    const auto inputs = examples::list_eval_inputs(source);
-
-    // Ranks sharing a machine share its cores.
-    if (!std::getenv("OMP_NUM_THREADS") && cluster.local_size() > 1)
-        omp_set_num_threads(std::max(1, omp_get_num_procs() / cluster.local_size()));
-
+    std::vector<examples::EvalInput> inputs;
     VideoVAE<V> vae;
     examples::LpipsScorer lpips;
-    std::string load_error;
     try {
+        if (cluster.root()) check_settings(out, settings_json(a), a.force);
+        inputs = examples::list_eval_inputs(source);
+        // Ranks sharing a machine share its cores.
+        if (!std::getenv("OMP_NUM_THREADS") && cluster.local_size() > 1)
+            omp_set_num_threads(std::max(1, omp_get_num_procs() / cluster.local_size()));
         if (a.demo) vae.load_random(a.weights_seed);
         else vae.load_directory(a.weights);
         lpips = examples::load_lpips(a.lpips, a.lpips_variant);
+        fs::create_directories(out / "rows");  // on every rank: no shared file system needed
+        if (cluster.root()) examples::write_text(out / "settings.json", settings_json(a).dump(2) + "\n");
     } catch (const std::exception& e) {
-        load_error = e.what();
+        setup_error = e.what();
     }
-    if (!cluster.all(load_error.empty())) return report_error(cluster, load_error);
+    if (!cluster.all(setup_error.empty())) return report_error(cluster, setup_error);
 
     // This rank's clips: i = rank, rank + size, ...
     std::vector<std::size_t> mine;

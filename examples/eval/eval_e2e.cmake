@@ -55,6 +55,21 @@ if(MPIRUN)
     endif()
   endforeach()
   message(STATUS "merged MPI table == single-process table")
+
+  # A failed start (weights folder without the files) is agreed by all ranks: an error
+  # naming the missing file, no hang, and no output folder left behind.
+  file(REMOVE_RECURSE ${WORK}/mpi_bad ${WORK}/empty_weights)
+  file(MAKE_DIRECTORY ${WORK}/empty_weights)
+  execute_process(COMMAND ${MPIRUN} -np 2 --oversubscribe ${EVAL} ${clips} --weights ${WORK}/empty_weights
+                          --variant tiny --size 64 --quiet --out ${WORK}/mpi_bad
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+  if(rc EQUAL 0 OR NOT "${out}${err}" MATCHES "missing effnet_encoder.safetensors")
+    message(FATAL_ERROR "bad weights under MPI: exit ${rc}\n${out}\n${err}")
+  endif()
+  if(EXISTS ${WORK}/mpi_bad)
+    message(FATAL_ERROR "a failed start left ${WORK}/mpi_bad behind")
+  endif()
+  message(STATUS "failed start under MPI: clear error, nothing written")
   return()
 endif()
 
