@@ -205,15 +205,8 @@ BOOST_AUTO_TEST_SUITE(torch_cuda_rng)
 
 // ---------------------------------------------------------------- Philox and curand
 
-BOOST_AUTO_TEST_CASE(philox_known_answers) {
-    // Random123's kat_vectors for Philox4x32-10 (as in test_noise.cpp): curand's
-    // curand_Philox4x32_10 is the same function.
-    BOOST_TEST((philox4x32_10({0, 0, 0, 0}, {0, 0}) == A4{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}));
-    BOOST_TEST((philox4x32_10({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu}) ==
-                A4{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}));
-    BOOST_TEST((philox4x32_10({0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u}) ==
-                A4{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}));
-}
+// Philox4x32-10 itself (curand's curand_Philox4x32_10) passes Random123's known-answer
+// vectors in test_noise.cpp; these tests check what curand and PyTorch build on it.
 
 BOOST_AUTO_TEST_CASE(curand_known_answers) {
     // curand_init(seed, subsequence, offset) then two curand4 calls, and the counter

@@ -18,11 +18,17 @@
 #include "cascadev/core.hpp"
 #include "cascadev/io/pth.hpp"
 #include "cascadev/io/weight_store.hpp"
+#include "../common/byte_files.hpp"
 #include "../common/temp_dir.hpp"
+#include "expect_open_error.hpp"
 
 using namespace cascadev;
 using namespace cascadev::io;
 namespace fs = std::filesystem;
+using cascadev::testing::put_le;
+using cascadev::testing::read_file;
+using cascadev::testing::set_le;
+using cascadev::testing::write_file;
 
 namespace {
 
@@ -32,21 +38,6 @@ struct TempDir : cascadev::testing::TempDir {
     TempDir() : cascadev::testing::TempDir("cascadev-pth-test") {}
 };
 
-void write_file(const fs::path& p, const std::string& bytes) {
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), std::streamsize(bytes.size()));
-}
-std::string read_file(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-void put_le(std::string& s, std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) s.push_back(char((v >> (8 * i)) & 0xFF));
-}
-void set_le(std::string& s, std::size_t at, std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) s[at + std::size_t(i)] = char((v >> (8 * i)) & 0xFF);
-}
 
 /// A minimal zip writer: stored entries (or a forged method), optionally zip64 records.
 struct ZipEntrySpec {
@@ -124,26 +115,13 @@ std::string make_zip(const std::vector<ZipEntrySpec>& entries, bool zip64 = fals
 }
 
 /// A tiny pickle assembler (protocol 2 opcodes as torch writes them).
-struct Pickle {
-    std::string s = std::string("\x80\x02", 2);
-    Pickle& op(unsigned char c) { s.push_back(char(c)); return *this; }
-    Pickle& str(const std::string& v) { op('X'); put_le(s, v.size(), 4); s += v; return *this; }
-    Pickle& i(std::int32_t v) { op('J'); put_le(s, std::uint32_t(v), 4); return *this; }
-    Pickle& global(const std::string& m, const std::string& n) { op('c'); s += m + "\n" + n + "\n"; return *this; }
-    Pickle& ituple(const std::vector<std::int32_t>& v) {
-        op('(');
-        for (auto x : v) i(x);
-        return op('t');
-    }
-    /// Pushes _rebuild_tensor_v2(storage(type, key, numel), offset, size, stride, False, OrderedDict()).
+/// The zip format's storage persistent id ('storage', type, key, 'cpu', numel), then the tensor.
+struct Pickle : cascadev::testing::BasicPickle<Pickle> {
     Pickle& tensor(const std::string& type, const std::string& key, std::int32_t numel, std::int32_t offset,
                    const std::vector<std::int32_t>& size, const std::vector<std::int32_t>& stride) {
-        global("torch._utils", "_rebuild_tensor_v2").op('(');
-        op('(').str("storage").global("torch", type).str(key).str("cpu").i(numel).op('t').op('Q');
-        i(offset).ituple(size).ituple(stride).op(0x89).global("collections", "OrderedDict").op(')').op('R');
-        return op('t').op('R');
+        return rebuild_tensor([&] { op('(').str("storage").global("torch", type).str(key).str("cpu").i(numel).op('t').op('Q'); },
+                              offset, size, stride);
     }
-    std::string done() { return s + "."; }
 };
 
 std::string f32_bytes(const std::vector<float>& v) {
@@ -166,18 +144,7 @@ std::string one_tensor_pickle(std::int32_t numel, std::int32_t offset, std::vect
 
 /// Expects opening `bytes` as a .pth to throw a cascadev::Error naming the file and `what`.
 void expect_error(const std::string& bytes, const std::string& what) {
-    TempDir d;
-    const fs::path p = d / "hostile.pth";
-    write_file(p, bytes);
-    try {
-        PthReader r(p);
-        BOOST_ERROR("no error for a file expected to fail with \"" << what << "\"");
-    } catch (const Error& e) {
-        const std::string m = e.what();
-        BOOST_TEST_INFO("message: " << m);
-        BOOST_TEST(m.find(p.string()) != std::string::npos);
-        BOOST_TEST(m.find(what) != std::string::npos);
-    }
+    cascadev::testing::expect_open_error(bytes, what, [](const fs::path& p) { PthReader r(p); });
 }
 
 }  // namespace

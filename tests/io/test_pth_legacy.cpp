@@ -19,11 +19,16 @@
 #include "cascadev/core.hpp"
 #include "cascadev/io/pth.hpp"
 #include "cascadev/io/weight_store.hpp"
+#include "../common/byte_files.hpp"
 #include "../common/temp_dir.hpp"
+#include "expect_open_error.hpp"
 
 using namespace cascadev;
 using namespace cascadev::io;
 namespace fs = std::filesystem;
+using cascadev::testing::put_le;
+using cascadev::testing::read_file;
+using cascadev::testing::write_file;
 
 namespace {
 
@@ -33,30 +38,8 @@ struct TempDir : cascadev::testing::TempDir {
     TempDir() : cascadev::testing::TempDir("cascadev-legacy-test") {}
 };
 
-void write_file(const fs::path& p, const std::string& bytes) {
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), std::streamsize(bytes.size()));
-}
-std::string read_file(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-void put_le(std::string& s, std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) s.push_back(char((v >> (8 * i)) & 0xFF));
-}
-
-/// A tiny pickle assembler (protocol 2 opcodes as torch writes them).
-struct Pickle {
-    std::string s = std::string("\x80\x02", 2);
-    Pickle& op(unsigned char c) { s.push_back(char(c)); return *this; }
-    Pickle& str(const std::string& v) { op('X'); put_le(s, v.size(), 4); s += v; return *this; }
-    Pickle& i(std::int32_t v) { op('J'); put_le(s, std::uint32_t(v), 4); return *this; }
-    Pickle& global(const std::string& m, const std::string& n) { op('c'); s += m + "\n" + n + "\n"; return *this; }
-    Pickle& ituple(const std::vector<std::int32_t>& v) {
-        op('(');
-        for (auto x : v) i(x);
-        return op('t');
-    }
+/// The legacy format's storage persistent id, then the tensor.
+struct Pickle : cascadev::testing::BasicPickle<Pickle> {
     /// Pushes the legacy persistent id ('storage', type, key, 'cpu', numel, view) as BINPERSID;
     /// view: None, or (view_key, offset, numel) when view_key is not empty.
     Pickle& storage(const std::string& type, const std::string& key, std::int32_t numel,
@@ -75,16 +58,11 @@ struct Pickle {
         }
         return op('t').op('Q');
     }
-    /// Pushes _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()).
     Pickle& tensor(const std::string& type, const std::string& key, std::int32_t numel, std::int32_t offset,
                    const std::vector<std::int32_t>& size, const std::vector<std::int32_t>& stride,
                    const std::string& view_key = "", std::int32_t view_off = 0, std::int32_t view_numel = 0) {
-        global("torch._utils", "_rebuild_tensor_v2").op('(');
-        storage(type, key, numel, view_key, view_off, view_numel);
-        i(offset).ituple(size).ituple(stride).op(0x89).global("collections", "OrderedDict").op(')').op('R');
-        return op('t').op('R');
+        return rebuild_tensor([&] { storage(type, key, numel, view_key, view_off, view_numel); }, offset, size, stride);
     }
-    std::string done() { return s + "."; }
 };
 
 /// The three header pickles: magic number, protocol version, sys_info.
@@ -124,24 +102,8 @@ std::string legacy(const std::string& obj, const std::vector<std::string>& keys,
 }
 
 void expect_error(const std::string& bytes, const std::string& what) {
-    TempDir d;
-    const fs::path p = d / "hostile.pth";
-    write_file(p, bytes);
-    for (int via_store = 0; via_store < 2; ++via_store) {
-        try {
-            if (via_store) {
-                WeightStore s(p);
-            } else {
-                PthReader r(p);
-            }
-            BOOST_ERROR("no error for a file expected to fail with \"" << what << "\"");
-        } catch (const Error& e) {
-            const std::string m = e.what();
-            BOOST_TEST_INFO("message: " << m);
-            BOOST_TEST(m.find(p.string()) != std::string::npos);
-            BOOST_TEST(m.find(what) != std::string::npos);
-        }
-    }
+    cascadev::testing::expect_open_error(bytes, what, [](const fs::path& p) { PthReader r(p); });
+    cascadev::testing::expect_open_error(bytes, what, [](const fs::path& p) { WeightStore s(p); });
 }
 
 }  // namespace

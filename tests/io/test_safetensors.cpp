@@ -19,12 +19,15 @@
 
 #include "cascadev/core.hpp"
 #include "cascadev/io/safetensors.hpp"
+#include "../common/byte_files.hpp"
 #include "../common/temp_dir.hpp"
 
 using namespace cascadev;
 using namespace cascadev::io;
 namespace fs = std::filesystem;
 using nlohmann::json;
+using cascadev::testing::read_file;
+using cascadev::testing::write_file;
 
 namespace {
 
@@ -38,17 +41,6 @@ struct TempDir : cascadev::testing::TempDir {
         return v;
     }
 };
-
-void write_file(const fs::path& p, const std::string& bytes) {
-    std::ofstream f(p, std::ios::binary | std::ios::trunc);
-    f.write(bytes.data(), std::streamsize(bytes.size()));
-    if (!f) throw std::runtime_error("cannot write " + p.string());
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream f(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
 
 std::string le64(std::uint64_t n) {
     std::string s(8, '\0');

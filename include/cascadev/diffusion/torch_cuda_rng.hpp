@@ -419,22 +419,18 @@ inline float torch_cuda_normal_element(std::uint64_t seed, std::uint64_t offset,
     return std::fma(v[ii], stddev, mean);
 }
 
-/// `torch.manual_seed(seed); torch.randn(shape, device='cuda')` (float32) on the CPU:
-/// successive draws continue the stream as successive torch.randn calls on the default
-/// CUDA generator do (each advances the Philox offset by the launch's counter_offset).
-/// The result depends on the GPU for tensors larger than 256 * SMs * (threads per SM /
-/// 256) elements: pass the reference GPU's launch shape (cuda_gpu_preset("h100"), ...).
-/// Values agree with the GPU's to within the __sincosf approximation (see the top of
-/// this file); the offsets exactly.
-class TorchCudaGenerator : public NoiseFillers<TorchCudaGenerator> {
+/// What PyTorch's default CUDA generator holds between draws: the seed, the Philox offset
+/// (philox_offset_per_thread) and, here, the GPU whose launch shape the draws follow. The
+/// CPU generator below and the device one (backend/cuda/torch_cuda_rng.cuh) share it.
+class TorchCudaGeneratorState {
 public:
     /// PyTorch's default CUDA seed (c10::detail::default_rng_seed_val).
     static constexpr std::uint64_t default_seed = 67280421310721ull;
 
-    explicit TorchCudaGenerator(std::uint64_t seed = default_seed, CudaLaunchShape gpu = default_cuda_launch_shape,
-                                std::uint64_t offset = 0)
-        : seed_(seed), gpu_(gpu) {
-        torch_cuda_launch(1, gpu_);  // validates the shape
+    explicit TorchCudaGeneratorState(std::uint64_t seed = default_seed, CudaLaunchShape gpu = default_cuda_launch_shape,
+                                     std::uint64_t offset = 0)
+        : seed_(seed) {
+        set_launch_shape(gpu);
         set_offset(offset);
     }
 
@@ -444,7 +440,7 @@ public:
         offset_ = 0;
     }
     std::uint64_t seed() const { return seed_; }
-    /// The generator's philox_offset_per_thread: the offset the next draw starts at.
+    /// The offset the next draw starts at.
     std::uint64_t offset() const { return offset_; }
     /// Sets the offset (a multiple of 4, as PyTorch requires).
     void set_offset(std::uint64_t off) {
@@ -453,28 +449,44 @@ public:
     }
     const CudaLaunchShape& launch_shape() const { return gpu_; }
     void set_launch_shape(CudaLaunchShape gpu) {
-        torch_cuda_launch(1, gpu);
+        torch_cuda_launch(1, gpu);  // validates the shape
         gpu_ = gpu;
     }
     /// The launch a draw of numel elements makes on this generator's GPU.
     TorchCudaLaunch launch(std::uint64_t numel) const { return torch_cuda_launch(numel, gpu_); }
 
-    /// One torch.randn call of n elements (a contiguous float32 tensor of any shape with
-    /// n elements), written to out[0 .. n-1].
-    void randn(float* out, std::size_t n) {
-        const TorchCudaLaunch l = launch(n);
-        torch_cuda_normal_fill(out, seed_, offset_, l);
-        offset_ += l.counter_offset;
-    }
-
-    using NoiseFillers<TorchCudaGenerator>::fill;
-    /// NoiseSource primitive: one torch.randn(shape, device='cuda') draw.
-    void fill(float* out, std::span<const index_t> shape) { randn(out, detail::noise_numel(shape)); }
+protected:
+    /// After a draw made with `l`: the next starts past its counters.
+    void advance(const TorchCudaLaunch& l) { offset_ += l.counter_offset; }
 
 private:
     std::uint64_t seed_;
     std::uint64_t offset_ = 0;
     CudaLaunchShape gpu_;
+};
+
+/// `torch.manual_seed(seed); torch.randn(shape, device='cuda')` (float32) on the CPU:
+/// successive draws continue the stream as successive torch.randn calls on the default
+/// CUDA generator do (each advances the Philox offset by the launch's counter_offset).
+/// The result depends on the GPU for tensors larger than 256 * SMs * (threads per SM /
+/// 256) elements: pass the reference GPU's launch shape (cuda_gpu_preset("h100"), ...).
+/// Values agree with the GPU's to within the __sincosf approximation (see the top of
+/// this file); the offsets exactly.
+class TorchCudaGenerator : public NoiseFillers<TorchCudaGenerator>, public TorchCudaGeneratorState {
+public:
+    using TorchCudaGeneratorState::TorchCudaGeneratorState;
+
+    /// One torch.randn call of n elements (a contiguous float32 tensor of any shape with
+    /// n elements), written to out[0 .. n-1].
+    void randn(float* out, std::size_t n) {
+        const TorchCudaLaunch l = launch(n);
+        torch_cuda_normal_fill(out, seed(), offset(), l);
+        advance(l);
+    }
+
+    using NoiseFillers<TorchCudaGenerator>::fill;
+    /// NoiseSource primitive: one torch.randn(shape, device='cuda') draw.
+    void fill(float* out, std::span<const index_t> shape) { randn(out, detail::noise_numel(shape)); }
 };
 
 static_assert(NoiseSource<TorchCudaGenerator>);

@@ -80,31 +80,16 @@ inline diffusion::TorchCudaLaunch torch_cuda_randn(float* d_out, std::uint64_t n
 /// The device counterpart of diffusion::TorchCudaGenerator: `torch.manual_seed(seed)`,
 /// then each draw is one `torch.randn(shape, device='cuda')` into device memory. The
 /// launch shape defaults to the current device's (what PyTorch would use here).
-class TorchCudaDeviceGenerator {
+class TorchCudaDeviceGenerator : public diffusion::TorchCudaGeneratorState {
 public:
-    explicit TorchCudaDeviceGenerator(std::uint64_t seed = diffusion::TorchCudaGenerator::default_seed)
-        : TorchCudaDeviceGenerator(seed, cuda_device_launch_shape()) {}
+    explicit TorchCudaDeviceGenerator(std::uint64_t seed = default_seed)
+        : TorchCudaGeneratorState(seed, cuda_device_launch_shape()) {}
     TorchCudaDeviceGenerator(std::uint64_t seed, diffusion::CudaLaunchShape gpu, std::uint64_t offset = 0)
-        : seed_(seed), gpu_(gpu) {
-        diffusion::torch_cuda_launch(1, gpu_);  // validates the shape
-        set_offset(offset);
-    }
-
-    void manual_seed(std::uint64_t seed) {
-        seed_ = seed;
-        offset_ = 0;
-    }
-    std::uint64_t seed() const { return seed_; }
-    std::uint64_t offset() const { return offset_; }
-    void set_offset(std::uint64_t off) {
-        if (off % 4 != 0) fail("torch CUDA generator: offset ", off, " is not a multiple of 4");
-        offset_ = off;
-    }
-    const diffusion::CudaLaunchShape& launch_shape() const { return gpu_; }
+        : TorchCudaGeneratorState(seed, gpu, offset) {}
 
     /// One draw of n elements into device memory d_out (asynchronous on `stream`).
     void randn(float* d_out, std::size_t n, cudaStream_t stream = nullptr) {
-        offset_ += torch_cuda_randn(d_out, n, seed_, offset_, gpu_, stream).counter_offset;
+        advance(torch_cuda_randn(d_out, n, seed(), offset(), launch_shape(), stream));
     }
     /// One draw into a contiguous device view or tensor.
     template <ExtentsType E>
@@ -117,10 +102,6 @@ public:
         fill(out.view(), stream);
     }
 
-private:
-    std::uint64_t seed_;
-    std::uint64_t offset_ = 0;
-    diffusion::CudaLaunchShape gpu_;
 };
 
 }  // namespace cascadev
