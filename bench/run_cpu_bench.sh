@@ -32,7 +32,10 @@ enc_frames=8
 dec_frames=4
 size=256
 slice=4
+# The baseline's Python: the newest PyTorch set up by bench/setup_newest_torch.sh when it is
+# there, else Debian's (python3-torch 1.13). The table names the version either way.
 py=/usr/bin/python3
+[[ -x $here/../build/torch-venv/bin/python ]] && py=$here/../build/torch-venv/bin/python
 cases="encoder decoder"
 json_out=""
 torch_openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
@@ -61,7 +64,7 @@ if [[ -z $bin ]]; then
   done
 fi
 [[ -n $bin && -x $bin ]] || { echo "run_cpu_bench.sh: cascadev-bench-conv not found (build it with -DCASCADEV_BUILD_BENCH=ON, or pass --bin)" >&2; exit 1; }
-"$py" -c "import torch, torchvision" 2>/dev/null || { echo "run_cpu_bench.sh: $py cannot import torch/torchvision (apt-get install python3-torch python3-torchvision)" >&2; exit 1; }
+"$py" -c "import torch, torchvision" 2>/dev/null || { echo "run_cpu_bench.sh: $py cannot import torch/torchvision (bench/setup_newest_torch.sh, or apt-get install python3-torch python3-torchvision)" >&2; exit 1; }
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 torch_env=()

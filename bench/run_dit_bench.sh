@@ -16,7 +16,10 @@ bin=${CASCADEV_BENCH_DIT:-}
 threads=2
 runs=3
 repeats=3
+# The baseline's Python: the newest PyTorch set up by bench/setup_newest_torch.sh when it is
+# there, else Debian's (python3-torch 1.13). The table names the version either way.
 py=/usr/bin/python3
+[[ -x $here/../build/torch-venv/bin/python ]] && py=$here/../build/torch-venv/bin/python
 attn=auto
 cases="tiny_4x16 tiny_8x32 tiny_8x64 xl2_full xl2_grid14"
 json_out=""
@@ -40,7 +43,7 @@ if [[ -z $bin ]]; then
   done
 fi
 [[ -n $bin && -x $bin ]] || { echo "run_dit_bench.sh: cascadev-bench-dit not found (build it, or pass --bin)" >&2; exit 1; }
-"$py" -c "import torch" 2>/dev/null || { echo "run_dit_bench.sh: $py cannot import torch (apt-get install python3-torch)" >&2; exit 1; }
+"$py" -c "import torch" 2>/dev/null || { echo "run_dit_bench.sh: $py cannot import torch (bench/setup_newest_torch.sh, or apt-get install python3-torch)" >&2; exit 1; }
 
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
 tmp=$(mktemp)

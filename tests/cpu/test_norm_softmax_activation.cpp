@@ -347,6 +347,79 @@ BOOST_AUTO_TEST_CASE(activations_on_strided_views) {
     expect_error_naming([&] { gelu(a, bad); }, {"[3, 4]", "[3, 5]"});
 }
 
+BOOST_AUTO_TEST_CASE(vector_activations_over_the_float_range) {
+    // Contiguous float views take the vector kernels (vector_math.hpp, AVX2 here when the CPU
+    // has it). Against double references over the whole range: dense [-100, 100], tiny and
+    // huge magnitudes, the exp clamps (±87.3, ±88, ±88.72) and specials.
+    BOOST_TEST_MESSAGE("AVX2+FMA kernels: " << (cpu_avx2_fma_available() ? "yes" : "no (portable loops)"));
+    std::vector<float> xs;
+    for (int i = -200000; i <= 200000; ++i) xs.push_back(float(i) * 5e-4f);
+    for (float m = 1e-38f; m < 1e30f; m *= 1.37f) {
+        xs.push_back(m);
+        xs.push_back(-m);
+    }
+    for (float v : {0.f, -0.f, 87.3f, -87.3f, 88.f, -88.f, 88.72f, -88.72f, 89.f, -89.f, 1e30f, -1e30f,
+                    std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()})
+        xs.push_back(v);
+    const index_t n = index_t(xs.size());
+    T1 x(n), y(n);
+    std::copy(xs.begin(), xs.end(), x.data());
+    auto gelu_tanh_ref = [](double v) {
+        return 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (v + 0.044715 * v * v * v)));
+    };
+    auto silu_ref = [](double v) { return v / (1.0 + std::exp(-v)); };
+    // The activations' own test tolerance: 8 ulp relative plus 4 |x| u absolute (where the
+    // result is far below |x| the input's rounding dominates, as in any float evaluation).
+    auto tol = [](double v, double ref) {
+        return 8.0 * FLT_EPSILON / 2 * std::abs(ref) + 4.0 * FLT_EPSILON / 2 * std::min(1e6, std::max(1.0, std::abs(v)));
+    };
+    auto check = [&](auto ref, const char* what) {
+        int bad = 0;
+        for (index_t i = 0; i < n; ++i) {
+            const double v = x(i), r = ref(v);
+            const double want = std::isfinite(r) ? r : (v > 0 ? r : 0.0);  // 0.5·x·(1+tanh) under/overflow
+            if (!(std::abs(double(y(i)) - want) <= tol(v, want)) && bad++ < 5)
+                BOOST_ERROR(what << "(" << v << ") = " << y(i) << ", want " << want);
+        }
+        BOOST_TEST(bad == 0, what << ": " << bad << " of " << n << " outside tolerance");
+    };
+    silu(x, y);
+    check(silu_ref, "silu");
+    gelu_tanh(x, y);
+    check(gelu_tanh_ref, "gelu_tanh");
+
+    // Specials: NaN stays NaN; the infinities as x / (1 + exp(-x)) gives them.
+    T1 s(4), o(4);
+    s(0) = std::numeric_limits<float>::quiet_NaN();
+    s(1) = std::numeric_limits<float>::infinity();
+    s(2) = 1e-30f;
+    s(3) = -1e-30f;
+    silu(s, o);
+    BOOST_TEST(std::isnan(o(0)));
+    BOOST_TEST(o(1) == std::numeric_limits<float>::infinity());
+    BOOST_TEST(o(2) == 0.5e-30f);
+    BOOST_TEST(o(3) == -0.5e-30f);
+    gelu_tanh(s, o);
+    BOOST_TEST(std::isnan(o(0)));
+    BOOST_TEST(o(1) == std::numeric_limits<float>::infinity());
+
+    // Every element goes through the same lanes: a short array (the padded tail) gives the
+    // bits of the same values inside a long one, in place and out of place.
+    for (index_t len = 1; len <= 17; ++len) {
+        T1 part(len), out(len);
+        std::copy(x.data() + 1000, x.data() + 1000 + len, part.data());
+        gelu_tanh(part, out);
+        T1 big(1000 + len), big_out(1000 + len);
+        std::copy(x.data(), x.data() + 1000 + len, big.data());
+        gelu_tanh(big, big_out);
+        gelu_tanh_inplace(part);
+        for (index_t i = 0; i < len; ++i) {
+            BOOST_TEST(out(i) == big_out(1000 + i));
+            BOOST_TEST(part(i) == out(i));
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(results_independent_of_thread_count) {
 #ifdef _OPENMP
     std::mt19937 rng(6);
@@ -361,12 +434,14 @@ BOOST_AUTO_TEST_CASE(results_independent_of_thread_count) {
         const int saved = omp_get_max_threads();
         omp_set_num_threads(threads);
         std::vector<T3> outs;
-        for (int i = 0; i < 5; ++i) outs.emplace_back(4, 64, 300);
+        for (int i = 0; i < 7; ++i) outs.emplace_back(4, 64, 300);
         group_norm(x, 8, w, b, outs[0]);
         layer_norm(x, w3, b3, outs[1]);
         softmax(x, outs[2]);
         gelu(x, outs[3]);
         add(x, w3, outs[4]);
+        silu(x, outs[5]);  // vector kernels, blocks over threads
+        gelu(x, outs[6], GeluApprox::tanh);
         omp_set_num_threads(saved);
         return outs;
     };

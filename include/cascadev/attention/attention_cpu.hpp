@@ -33,15 +33,15 @@
 
 #include "cascadev/attention/layout.hpp"
 #include "cascadev/backend/cpu/parallel.hpp"
+#include "cascadev/backend/cpu/vector_math.hpp"
 #include "cascadev/core/error.hpp"
 #include "cascadev/core/tensor.hpp"
 #include "cascadev/core/view.hpp"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(CASCADEV_NO_AVX2_ATTENTION)
+// The AVX2 detection and target attribute are vector_math.hpp's; CASCADEV_NO_AVX2_ATTENTION
+// leaves the attention kernel portable alone.
+#if CASCADEV_CPU_AVX2 && !defined(CASCADEV_NO_AVX2_ATTENTION)
 #define CASCADEV_ATTENTION_AVX2 1
-#include <immintrin.h>
-#define CASCADEV_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #else
 #define CASCADEV_ATTENTION_AVX2 0
 #endif
@@ -64,11 +64,7 @@ struct AttentionOptions {
 /// True when the AVX2+FMA kernel is compiled in and the CPU supports it.
 inline bool attention_avx2_available() {
 #if CASCADEV_ATTENTION_AVX2
-    static const bool ok = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }();
-    return ok;
+    return cpu_avx2_fma_available();
 #else
     return false;
 #endif
