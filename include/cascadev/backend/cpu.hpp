@@ -10,4 +10,5 @@
 #include "cascadev/backend/cpu/pool.hpp"
 #include "cascadev/backend/cpu/resize.hpp"
 #include "cascadev/backend/cpu/softmax.hpp"
+#include "cascadev/backend/cpu/vector_math.hpp"
 #include "cascadev/backend/cpu/xtensor_adapt.hpp"
