@@ -85,6 +85,9 @@ BOOST_AUTO_TEST_CASE(conv2d_matches_naive_loop) {
         {1, 1, 1, 1, 1, 3, 3, {1, 1, 1, 1, 1}, true},     // 1x1 image with pad
         {2, 16, 41, 37, 12, 3, 3, {1, 1, 1, 1, 1}, true}, // large enough for the threaded paths
         {1, 32, 43, 39, 32, 3, 3, {2, 2, 1, 1, 32}, true},
+        {1, 3, 4, 7, 3, 3, 3, {2, 1, 0, 3, 3}, true},     // depthwise: uneven stride, pad 3 > k/2
+        {2, 2, 1, 1, 2, 3, 3, {1, 1, 2, 2, 2}, false},    // depthwise: 1x1 image, pad 2
+        {1, 3, 8, 8, 3, 3, 3, {2, 2, 0, 0, 3}, true},     // depthwise: stride 2, last row unused
     };
     for (const auto& c : cases) {
         const Conv2dParams& p = c.p;
@@ -126,6 +129,37 @@ BOOST_AUTO_TEST_CASE(conv2d_strided_views) {
                 for (index_t i = 0; i < 6; ++i)
                     for (index_t j = 0; j < 7; ++j) y(n, o, i, j) = ybig(n, o + 1, i, j);
         check_close(y, naive_conv2d(xc, w, nullptr, p, 6, 7), 5.0 * k * k, concat("strided views k ", k));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(depthwise_conv2d_strided_views) {
+    // Depthwise (groups == C) from a transposed x (last-dim stride != 1) into a channel
+    // slice of a bigger output, stride 1 and 2.
+    std::mt19937 rng(9);
+    T4 store(2, 4, 7, 6);  // holds x transposed: x(n, c, i, j) = store(n, c, j, i)
+    randomize(store, rng);
+    const auto xs = View<const float, DExtents<4>, cpu>(store.view()).permute<0, 1, 3, 2>();  // [2, 4, 6, 7]
+    T4 xc(2, 4, 6, 7);
+    for (index_t n = 0; n < 2; ++n)
+        for (index_t c = 0; c < 4; ++c)
+            for (index_t i = 0; i < 6; ++i)
+                for (index_t j = 0; j < 7; ++j) xc(n, c, i, j) = store(n, c, j, i);
+    for (index_t s : {1, 2}) {
+        T4 w(4, 1, 3, 3);
+        T1 b(4);
+        randomize(w, rng);
+        randomize(b, rng);
+        const Conv2dParams p{s, s, 1, 1, 4};
+        const index_t Ho = (6 + 2 - 3) / s + 1, Wo = (7 + 2 - 3) / s + 1;
+        T4 ybig(2, 6, Ho, Wo);
+        conv2d(xs, w, b.data(), ybig.view().slice<1>(1, 5), p);
+        T4 y(2, 4, Ho, Wo);
+        for (index_t n = 0; n < 2; ++n)
+            for (index_t o = 0; o < 4; ++o)
+                for (index_t i = 0; i < Ho; ++i)
+                    for (index_t j = 0; j < Wo; ++j) y(n, o, i, j) = ybig(n, o + 1, i, j);
+        check_close(y, naive_conv2d(xc, w, &b, p, Ho, Wo), 9.0, concat("depthwise strided views, stride ", s));
+        BOOST_TEST(ybig(0, 0, 0, 0) == 0.f);  // outside the slice: untouched
     }
 }
 

@@ -23,6 +23,7 @@
 
 #include "cascadev/backend/cpu/gemm.hpp"
 #include "cascadev/backend/cpu/parallel.hpp"
+#include "cascadev/backend/cpu/vector_math.hpp"
 #include "cascadev/core/error.hpp"
 #include "cascadev/core/extents.hpp"
 #include "cascadev/core/tensor.hpp"
@@ -90,42 +91,75 @@ inline const float* contiguous_data(const View<const float, DExtents<4>, cpu>& v
     return buf.data();
 }
 
-/// Direct depthwise conv (O == C == groups, weight [C, 1, kh, kw]), parallel over planes.
+/// One output plane of a depthwise conv from a zero-padded input plane `xp` (rows of Wp):
+/// y[oy][ox] = b + Σ_ij w[i][j] xp[oy·sh + i][ox·sw + j], summed in (i, j) order. No
+/// bounds in the loops (the padding holds the zeros), so the stride-1 rows vectorize.
+[[gnu::always_inline]] inline void depthwise_plane_body(const float* xp, index_t Wp, const float* wc, index_t kh,
+                                                        index_t kw, float b, float* yp, index_t Ho, index_t Wo,
+                                                        index_t sh, index_t sw) {
+    for (index_t oy = 0; oy < Ho; ++oy) {
+        float* __restrict yr = yp + oy * Wo;
+        for (index_t ox = 0; ox < Wo; ++ox) yr[ox] = b;
+        for (index_t i = 0; i < kh; ++i) {
+            const float* xr = xp + (oy * sh + i) * Wp;
+            for (index_t j = 0; j < kw; ++j) {
+                const float wv = wc[i * kw + j];
+                const float* __restrict xs = xr + j;
+                if (sw == 1) {
+                    for (index_t ox = 0; ox < Wo; ++ox) yr[ox] += wv * xs[ox];
+                } else {
+                    for (index_t ox = 0; ox < Wo; ++ox) yr[ox] += wv * xs[ox * sw];
+                }
+            }
+        }
+    }
+}
+inline void depthwise_plane(const float* xp, index_t Wp, const float* wc, index_t kh, index_t kw, float b, float* yp,
+                            index_t Ho, index_t Wo, index_t sh, index_t sw) {
+    depthwise_plane_body(xp, Wp, wc, kh, kw, b, yp, Ho, Wo, sh, sw);
+}
+#if CASCADEV_CPU_AVX2
+/// The same loops compiled for AVX2 (8 lanes; the library itself has no -march flags).
+CASCADEV_TARGET_AVX2 __attribute__((noinline)) inline void depthwise_plane_avx2(
+    const float* xp, index_t Wp, const float* wc, index_t kh, index_t kw, float b, float* yp, index_t Ho, index_t Wo,
+    index_t sh, index_t sw) {
+    depthwise_plane_body(xp, Wp, wc, kh, kw, b, yp, Ho, Wo, sh, sw);
+}
+#endif
+
+/// Direct depthwise conv (O == C == groups, weight [C, 1, kh, kw]), parallel over planes:
+/// each plane is copied into a zero-padded scratch plane (per thread), then
+/// depthwise_plane. y has contiguous H×W planes (conv2d checks).
 inline void conv2d_depthwise(const View<const float, DExtents<4>, cpu>& x, const float* w, index_t kh, index_t kw,
                              const float* bias, const View<float, DExtents<4>, cpu>& y, const Conv2dParams& p) {
     const index_t N = x.extent(0), C = x.extent(1), H = x.extent(2), W = x.extent(3);
     const index_t Ho = y.extent(2), Wo = y.extent(3);
-    const index_t xs0 = x.stride(0), xs1 = x.stride(1), xs2 = x.stride(2), xs3 = x.stride(3);
-    const index_t ys0 = y.stride(0), ys1 = y.stride(1), ys2 = y.stride(2), ys3 = y.stride(3);
-    const float* xd = x.data();
-    float* yd = y.data();
     const index_t sh = p.stride_h, sw = p.stride_w, ph = p.pad_h, pw = p.pad_w;
+    // The padded rows and columns the taps reach (the bottom/right padding may go unused).
+    const index_t Hp = (Ho - 1) * sh + kh, Wp = (Wo - 1) * sw + kw;
+    const bool avx2 = cpu_avx2_fma_available();
     parallel_for(N * C, Ho * Wo * kh * kw, [&](index_t nc) {
         const index_t n = nc / C, c = nc % C;
-        const float* xp = xd + n * xs0 + c * xs1;
-        float* yp = yd + n * ys0 + c * ys1;
-        const float* wc = w + c * kh * kw;
-        const float b = bias ? bias[c] : 0.f;
-        for (index_t oy = 0; oy < Ho; ++oy) {
-            float* yr = yp + oy * ys2;
-            for (index_t ox = 0; ox < Wo; ++ox) yr[ox * ys3] = b;
-            for (index_t i = 0; i < kh; ++i) {
-                const index_t iy = oy * sh - ph + i;
-                if (iy < 0 || iy >= H) continue;
-                const float* xr = xp + iy * xs2;
-                for (index_t j = 0; j < kw; ++j) {
-                    const float wv = wc[i * kw + j];
-                    // valid ox: 0 <= ox*sw - pw + j < W
-                    const auto [lo, hi] = valid_range(W, Wo, sw, pw, j);
-                    if (xs3 == 1 && ys3 == 1 && sw == 1) {
-                        const float* xs = xr - pw + j;
-                        for (index_t ox = lo; ox < hi; ++ox) yr[ox] += wv * xs[ox];
-                    } else {
-                        for (index_t ox = lo; ox < hi; ++ox) yr[ox * ys3] += wv * xr[(ox * sw - pw + j) * xs3];
-                    }
-                }
-            }
+        thread_local std::vector<float> padded;
+        padded.assign(std::size_t(Hp * Wp), 0.f);
+        const index_t cols = std::max<index_t>(0, std::min(W, Wp - pw));
+        for (index_t iy = 0; iy < H && iy + ph < Hp; ++iy) {
+            float* dst = padded.data() + (iy + ph) * Wp + pw;
+            const float* src = x.data() + n * x.stride(0) + c * x.stride(1) + iy * x.stride(2);
+            const index_t xs3 = x.stride(3);
+            if (xs3 == 1) std::copy(src, src + cols, dst);
+            else for (index_t ix = 0; ix < cols; ++ix) dst[ix] = src[ix * xs3];
         }
+        float* yp = y.data() + n * y.stride(0) + c * y.stride(1);
+        const float b = bias ? bias[c] : 0.f;
+#if CASCADEV_CPU_AVX2
+        if (avx2) {
+            depthwise_plane_avx2(padded.data(), Wp, w + c * kh * kw, kh, kw, b, yp, Ho, Wo, sh, sw);
+            return;
+        }
+#endif
+        (void)avx2;
+        depthwise_plane(padded.data(), Wp, w + c * kh * kw, kh, kw, b, yp, Ho, Wo, sh, sw);
     });
 }
 
