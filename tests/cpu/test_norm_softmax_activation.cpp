@@ -17,6 +17,7 @@
 #include "cascadev/backend/cpu/activation.hpp"
 #include "cascadev/backend/cpu/norm.hpp"
 #include "cascadev/backend/cpu/softmax.hpp"
+#include "../common/omp_threads.hpp"
 
 using namespace cascadev;
 
@@ -431,19 +432,18 @@ BOOST_AUTO_TEST_CASE(results_independent_of_thread_count) {
     randomize(w3, rng);
     randomize(b3, rng);
     auto run_all = [&](int threads) {
-        const int saved = omp_get_max_threads();
-        omp_set_num_threads(threads);
-        std::vector<T3> outs;
-        for (int i = 0; i < 7; ++i) outs.emplace_back(4, 64, 300);
-        group_norm(x, 8, w, b, outs[0]);
-        layer_norm(x, w3, b3, outs[1]);
-        softmax(x, outs[2]);
-        gelu(x, outs[3]);
-        add(x, w3, outs[4]);
-        silu(x, outs[5]);  // vector kernels, blocks over threads
-        gelu(x, outs[6], GeluApprox::tanh);
-        omp_set_num_threads(saved);
-        return outs;
+        return cascadev::testing::with_omp_threads(threads, [&] {
+            std::vector<T3> outs;
+            for (int i = 0; i < 7; ++i) outs.emplace_back(4, 64, 300);
+            group_norm(x, 8, w, b, outs[0]);
+            layer_norm(x, w3, b3, outs[1]);
+            softmax(x, outs[2]);
+            gelu(x, outs[3]);
+            add(x, w3, outs[4]);
+            silu(x, outs[5]);  // vector kernels, blocks over threads
+            gelu(x, outs[6], GeluApprox::tanh);
+            return outs;
+        });
     };
     const auto one = run_all(1);
     const auto many = run_all(std::max(3, omp_get_num_procs()));

@@ -25,6 +25,7 @@
 #include "cascadev/core.hpp"
 #include "cascadev/diffusion/noise.hpp"
 #include "cascadev/io/safetensors.hpp"
+#include "../common/omp_threads.hpp"
 #include "../common/temp_dir.hpp"
 
 using namespace cascadev;
@@ -318,22 +319,15 @@ BOOST_AUTO_TEST_CASE(philox_known_answers) {
 BOOST_AUTO_TEST_CASE(philox_independent_of_threads_and_partition) {
     const std::size_t n = (1u << 18) + 37;  // above the parallel threshold, odd
     auto run = [&](int threads) {
-#ifdef _OPENMP
-        omp_set_num_threads(threads);
-#endif
-        PhiloxGenerator g(1234, 0, 5);  // odd starting offset: draws start mid-pair
-        std::vector<float> v(n);
-        g.randn(v.data(), n);
-        BOOST_TEST(g.offset() == 5 + n);
-        return v;
+        return cascadev::testing::with_omp_threads(threads, [&] {
+            PhiloxGenerator g(1234, 0, 5);  // odd starting offset: draws start mid-pair
+            std::vector<float> v(n);
+            g.randn(v.data(), n);
+            BOOST_TEST(g.offset() == 5 + n);
+            return v;
+        });
     };
-#ifdef _OPENMP
-    const int saved = omp_get_max_threads();
-#endif
     const auto one = run(1), two = run(2), three = run(3);
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
     BOOST_TEST(bit_mismatches(one.data(), two.data(), n, "1 vs 2 threads") == 0u);
     BOOST_TEST(bit_mismatches(one.data(), three.data(), n, "1 vs 3 threads") == 0u);
 

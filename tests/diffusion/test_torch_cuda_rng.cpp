@@ -38,6 +38,7 @@
 #include "cascadev/core.hpp"
 #include "cascadev/diffusion.hpp"
 #include "cascadev/io/safetensors.hpp"
+#include "../common/omp_threads.hpp"
 #include "../common/temp_dir.hpp"
 
 using namespace cascadev;
@@ -596,19 +597,12 @@ BOOST_AUTO_TEST_CASE(small_tensors_do_not_depend_on_the_gpu) {
 BOOST_AUTO_TEST_CASE(independent_of_thread_count) {
     const std::size_t n = 3000001;
     auto run = [&](int threads) {
-#ifdef _OPENMP
-        omp_set_num_threads(threads);
-#endif
-        TorchCudaGenerator g(42, cuda_gpu_preset("v100"));
-        return draw(g, n);
+        return cascadev::testing::with_omp_threads(threads, [&] {
+            TorchCudaGenerator g(42, cuda_gpu_preset("v100"));
+            return draw(g, n);
+        });
     };
-#ifdef _OPENMP
-    const int saved = omp_get_max_threads();
-#endif
     const auto one = run(1), two = run(2), three = run(3);
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
     BOOST_TEST(bit_mismatches(one, two) == 0u);
     BOOST_TEST(bit_mismatches(one, three) == 0u);
 }

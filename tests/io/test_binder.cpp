@@ -8,6 +8,7 @@
 #include "cascadev/core.hpp"
 #include "cascadev/io/safetensors.hpp"
 #include "cascadev/io/weight_store.hpp"
+#include "../common/temp_dir.hpp"
 
 using namespace cascadev;
 namespace fs = std::filesystem;
@@ -15,8 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A file with tensors name_0 .. name_{n-1}, each of shape [2].
-fs::path write_store(const std::string& file, const std::string& name, int n) {
-    const fs::path p = fs::temp_directory_path() / file;
+fs::path write_store(const fs::path& p, const std::string& name, int n) {
     io::SafetensorsWriter w;
     for (int i = 0; i < n; ++i) {
         Tensor<float, Extents<2>> t;
@@ -35,7 +35,7 @@ std::string finish_error(io::Binder& b) {
         return e.what();
     }
     BOOST_FAIL("expected an error");
-    return {};
+    return {};  // not reached: BOOST_FAIL throws
 }
 
 std::size_t count(const std::string& s, const std::string& what) {
@@ -49,7 +49,8 @@ std::size_t count(const std::string& s, const std::string& what) {
 BOOST_AUTO_TEST_SUITE(binder)
 
 BOOST_AUTO_TEST_CASE(lists_every_problem_and_names_the_file) {
-    const auto path = write_store("cascadev_binder_near.safetensors", "w", 20);
+    const cascadev::testing::TempDir d("cascadev-binder-test");
+    const auto path = write_store(d / "near.safetensors", "w", 20);
     const io::WeightStore store(path);
     io::Binder b(store);
     Tensor<float, Extents<2>> ok;
@@ -59,7 +60,6 @@ BOOST_AUTO_TEST_CASE(lists_every_problem_and_names_the_file) {
     Tensor<float, Extents<2>> missing[14];
     for (int i = 0; i < 14; ++i) b.bind("absent_" + std::to_string(i), missing[i]);
     const std::string m = finish_error(b);
-    fs::remove(path);
     BOOST_TEST(m.rfind(path.string() + ": weights do not match the model", 0) == 0, m);
     BOOST_TEST(m.find("\"w_1\" has shape [2], expected [3]") != std::string::npos, m);
     BOOST_TEST(count(m, "missing key \"absent_") == 14u, m);        // all of them: a near match
@@ -69,13 +69,13 @@ BOOST_AUTO_TEST_CASE(lists_every_problem_and_names_the_file) {
 }
 
 BOOST_AUTO_TEST_CASE(a_file_without_any_model_key_is_called_the_wrong_file) {
-    const auto path = write_store("cascadev_binder_wrong.safetensors", "other", 30);
+    const cascadev::testing::TempDir d("cascadev-binder-test");
+    const auto path = write_store(d / "wrong.safetensors", "other", 30);
     const io::WeightStore store(path);
     io::Binder b(store);
     Tensor<float, Extents<2>> params[20];
     for (int i = 0; i < 20; ++i) b.bind("param_" + std::to_string(i), params[i]);
     const std::string m = finish_error(b);
-    fs::remove(path);
     BOOST_TEST(m.rfind(path.string() + ": weights do not match the model", 0) == 0, m);
     BOOST_TEST(count(m, "\n  missing key") == 12u, m);              // the first 12 of 20 + 30
     BOOST_TEST(m.find("... and 38 more") != std::string::npos, m);

@@ -10,10 +10,9 @@
 // real_lin_64x64 (written by the lpips package itself, tests/golden/gen/lpips_package_case.py).
 #include <boost/test/unit_test.hpp>
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -25,6 +24,7 @@
 #include "cascadev/io/safetensors.hpp"
 #include "cascadev/io/weight_store.hpp"
 #include "cascadev/models/lpips.hpp"
+#include "../common/temp_dir.hpp"
 
 using namespace cascadev;
 using namespace cascadev::models;
@@ -38,18 +38,8 @@ const fs::path u8_case = tests_dir / "golden/components/lpips/tiny_u8_70x90";
 const fs::path real_lin = tests_dir / "models/data/lpips_real/alex.pth";
 const fs::path real_case = tests_dir / "golden/components/lpips/real_lin_64x64";
 
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "cascadev-lpips-test-XXXXXX").string();
-        if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-        dir = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    fs::path operator/(const std::string& name) const { return dir / name; }
+struct TempDir : cascadev::testing::TempDir {
+    TempDir() : cascadev::testing::TempDir("cascadev-lpips-test") {}
 };
 
 using T4 = Tensor<float, DExtents<4>>;
@@ -310,11 +300,7 @@ BOOST_AUTO_TEST_CASE(real_published_lin_file_reads_through_the_legacy_reader) {
         }
     }
     // Exact values, as torch.load reads them (torch 1.13).
-    auto bits = [](float v) {
-        std::uint32_t u;
-        std::memcpy(&u, &v, 4);
-        return u;
-    };
+    auto bits = [](float v) { return std::bit_cast<std::uint32_t>(v); };
     BOOST_TEST(bits(w[0](0, 1, 0, 0)) == 0x3e170a91u);   // 0.14750124514102936
     BOOST_TEST(bits(w[0](0, 60, 0, 0)) == bits(0.4921388626098633f));  // the max of lin0
     BOOST_TEST(w[1](0, 0, 0, 0) == 0.0f);
