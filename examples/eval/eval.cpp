@@ -79,9 +79,12 @@ void make_clips(const fs::path& dir, index_t count, index_t frames, index_t size
     }
 }
 
-/// Everything that changes a clip's row: the reconstruction options and the LPIPS weights.
+/// Everything that changes a clip's row: the reconstruction options, the weights (the
+/// folder as given, or --demo's seed) and the LPIPS weights.
 std::string eval_settings_key(const Args& a) {
-    return a.settings_key() + (a.lpips.empty() ? "" : " lpips=" + a.lpips_variant + ":" + a.lpips);
+    const std::string weights = a.demo ? "random:" + std::to_string(a.weights_seed) : a.weights;
+    return a.settings_key() + " weights=" + weights +
+           (a.lpips.empty() ? "" : " lpips=" + a.lpips_variant + ":" + a.lpips);
 }
 
 /// settings.json: the options that change results. A different stored one stops the run
@@ -181,8 +184,8 @@ int run(const Args& a, const examples::Cluster& cluster) {
         cluster.all(true);  // the other ranks wait until rank 0 has written them
     }
     // Everything that can fail before the first clip, on every rank, agreed on before any
-    // rank goes on (a rank that stopped alone would leave the others waiting). Nothing is
-    // written until then, so a failed start leaves no output folder behind.
+    // rank goes on (a rank that stopped alone would leave the others waiting). The output
+    // folder is made only after that, so a failed start leaves none behind.
     std::string setup_error;
     std::vector<examples::EvalInput> inputs;
     VideoVAE<V> vae;
@@ -196,7 +199,13 @@ int run(const Args& a, const examples::Cluster& cluster) {
         if (a.demo) vae.load_random(a.weights_seed);
         else vae.load_directory(a.weights);
         lpips = examples::load_lpips(a.lpips, a.lpips_variant);
-        fs::create_directories(out / "rows");  // on every rank: no shared file system needed
+    } catch (const std::exception& e) {
+        setup_error = e.what();
+    }
+    if (!cluster.all(setup_error.empty())) return report_error(cluster, setup_error);
+    // Every rank can start: now the output folder (on every rank: no shared file system needed).
+    try {
+        fs::create_directories(out / "rows");
         if (cluster.root()) examples::write_text(out / "settings.json", settings_json(a).dump(2) + "\n");
     } catch (const std::exception& e) {
         setup_error = e.what();
@@ -225,6 +234,7 @@ int run(const Args& a, const examples::Cluster& cluster) {
         my_rows.push_back(*row);
         if (cluster.size() == 1 && k + 1 < mine.size()) {  // tables of the clips so far, kept current
             examples::EvalTable partial;
+            partial.lpips = bool(lpips);
             partial.rows.assign(my_rows.begin(), my_rows.end());
             partial.write(out, settings_json(a));
         }
@@ -252,6 +262,9 @@ int run(const Args& a, const examples::Cluster& cluster) {
     std::size_t failed = 0;
     for (std::size_t i = 0; i < by_index.size(); ++i) {
         if (by_index[i].is_null()) fail("internal: no row for clip ", i, " (", inputs[i].name, ")");
+        if (by_index[i].value("video", "") != inputs[i].name)  // each rank lists SOURCE itself
+            fail("clip ", i, " is ", by_index[i].value("video", ""), " on another rank but ", inputs[i].name,
+                 " on rank 0: give every rank the same SOURCE");
         if (cluster.size() > 1 && !fs::exists(examples::row_path(out, i)))
             examples::write_text(examples::row_path(out, i), by_index[i].dump(1) + "\n");
         if (by_index[i].value("status", "") != "ok") ++failed;
@@ -316,8 +329,11 @@ int main(int argc, char** argv) {
         }
         if (a.demo) {
             if (!a.source.empty() || !a.weights.empty()) throw UsageError("--demo takes no SOURCE and no --weights");
+            if (!vm["variant"].defaulted() && a.variant != "tiny")
+                throw UsageError("--demo runs the tiny variant; --variant " + a.variant + " does not apply");
             a.variant = "tiny";
             a.size = a.clip_size;
+            a.frames = 0;  // every frame of the synthetic clips (--clip-frames)
             return guarded_run<vae::Tiny>(a, cluster, threw);
         }
         if (a.source.empty()) throw UsageError("no SOURCE folder or list given (or use --demo)");

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cascadev/backend/cpu/activation.hpp"
 #include "cascadev/backend/cpu/pool.hpp"
 
 using namespace cascadev;

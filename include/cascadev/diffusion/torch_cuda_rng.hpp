@@ -120,7 +120,7 @@ inline CudaLaunchShape cuda_gpu_preset(std::string_view name) {
             return p.shape;
     }
     fail("unknown GPU \"", name, "\" for the CUDA noise launch shape; known: ", cuda_gpu_preset_names(),
-         " (or give the SM count and max threads per SM)");
+         " (another GPU: a CudaLaunchShape of its SM count and max threads per SM)");
 }
 
 /// "108 SMs x 2048 threads/SM".

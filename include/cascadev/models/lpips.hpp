@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "cascadev/backend/cpu/activation.hpp"
 #include "cascadev/backend/cpu/conv.hpp"
 #include "cascadev/backend/cpu/parallel.hpp"
 #include "cascadev/backend/cpu/pool.hpp"

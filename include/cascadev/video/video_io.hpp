@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -407,7 +408,7 @@ inline void write_video_as(const std::filesystem::path& path, const detail::Vide
     if (!st) fail(path.string(), ": cannot add a video stream");
     CodecContextPtr enc(avcodec_alloc_context3(codec));
     if (!enc) fail(path.string(), ": out of memory (avcodec_alloc_context3)");
-    const AVRational rate = av_d2q(fps, 1 << 16);
+    const AVRational rate = av_d2q(fps, 65535);  // MPEG-4 (.avi) takes time bases up to 65535
     enc->width = int(W);
     enc->height = int(H);
     enc->pix_fmt = AV_PIX_FMT_YUV420P;

@@ -95,4 +95,11 @@ void silu_inplace(XY&& x) {
     silu(v, v);
 }
 
+/// y = max(y, 0) in place (NaN stays NaN, as torch.relu).
+template <HostWritable XY>
+void relu_inplace(XY&& y) {
+    using T = host_value_t<XY>;
+    map_inplace(y, [](T v) -> T { return v < T(0) ? T(0) : v; });
+}
+
 }  // namespace cascadev

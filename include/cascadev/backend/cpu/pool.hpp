@@ -76,17 +76,4 @@ inline void maxpool2d(View<const float, DExtents<4>, cpu> x, View<float, DExtent
     });
 }
 
-/// y = max(x, 0) in place on any host view or tensor of floats (NaN stays NaN, as torch.relu).
-template <HostWritable XY>
-void relu_inplace(XY&& y) {
-    auto v = host_view(y);
-    if (!v.is_contiguous()) fail("relu_inplace: the view ", v.extents().str(), " must be contiguous");
-    auto* d = v.data();
-    const index_t n = v.size();
-    parallel_for((n + 4095) / 4096, 4096, [&](index_t b) {
-        const index_t e = std::min(n, (b + 1) * 4096);
-        for (index_t i = b * 4096; i < e; ++i) d[i] = d[i] < 0 ? 0 : d[i];
-    });
-}
-
 }  // namespace cascadev

@@ -12,7 +12,9 @@
 //
 // Every element goes through the same lanes whatever its position or the thread count
 // (blocks are whole multiples of 8; the last < 8 elements run through a padded vector),
-// so results do not depend on threads, and in place equals out of place bit for bit.
+// so results do not depend on threads, and in place equals out of place bit for bit. Strided
+// views (activation.hpp's map path) and CPUs without AVX2 use libm's exp/tanh instead:
+// the same values to a few ulp, not the same bits.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
